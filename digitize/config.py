@@ -1,0 +1,192 @@
+"""Settings: read config/digitize.toml, apply DIGITIZE_* environment overrides, validate.
+
+Every setting has a type, a default, a range where one makes sense and a description.
+Secrets (the key passphrase) never live in the TOML: only the name of the environment
+variable or file that holds them does.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from digitize.errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG", "Settings", "load_settings"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "digitize.toml"
+
+
+def _setting(default: Any, help: str, lo: float | None = None, hi: float | None = None):
+    from dataclasses import field
+
+    return field(default=default, metadata={"help": help, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of digitize's settings; see config/digitize.toml for each one's meaning."""
+
+    home: Path = _setting(Path("digitize-data"), "folder holding all state")
+    ocr_lang: str = _setting("vie", "Tesseract language(s), e.g. vie or vie+eng")
+    ocr_dpi: int = _setting(300, "raster resolution for PDF pages", 100, 600)
+    ocr_workers: int = _setting(0, "pages OCR'd in parallel; 0 = one per core", 0, 64)
+    ocr_timeout_s: float = _setting(180.0, "wall-clock limit per Tesseract run", 5, 3600)
+    osd_below_conf: float = _setting(
+        70.0, "run orientation detection when mean word confidence is below this", 0, 100
+    )
+    osd_min_conf: float = _setting(
+        1.5, "minimum OSD confidence needed to turn a page", 0, 100
+    )
+    max_pages: int = _setting(2000, "refuse documents with more pages", 1, 100000)
+    max_pixels: int = _setting(
+        200_000_000, "pixel budget per page image for every decoder", 1_000_000, 2**31
+    )
+    max_file_mb: int = _setting(500, "refuse input files larger than this", 1, 100000)
+    sign_pkcs12: str = _setting(
+        "", "PKCS#12 signing key; empty = the development key under home/keys"
+    )
+    sign_passphrase_env: str = _setting(
+        "DIGITIZE_SIGN_PASSPHRASE", "environment variable holding the key passphrase"
+    )
+    sign_passphrase_file: str = _setting("", "file holding the key passphrase")
+    sign_trust_roots: str = _setting(
+        "", "PEM file(s) of trusted roots, comma-separated; empty = the dev root"
+    )
+    sign_agency: str = _setting(
+        "UBND huyện Đức Cơ (thử nghiệm)", "converting agency named on the stamp"
+    )
+    sign_copy_type: str = _setting("SAO Y", "copy type printed on the stamp")
+    sign_reason: str = _setting("Số hóa hồ sơ", "reason recorded in the signature")
+    sign_location: str = _setting("Bộ phận một cửa", "location recorded in the signature")
+    watch_settle_s: float = _setting(
+        2.0, "quiet period before a file in the inbox is taken", 0, 3600
+    )
+    watch_poll_s: float = _setting(1.0, "scan interval of the watcher loop", 0.1, 3600)
+    watch_polling: bool = _setting(False, "poll instead of using file events (SMB)")
+    log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+
+    @property
+    def inbox(self) -> Path:
+        """Default watched folder."""
+        return self.home / "inbox"
+
+    @property
+    def processed(self) -> Path:
+        """Inbox files that were stored."""
+        return self.home / "processed"
+
+    @property
+    def quarantine(self) -> Path:
+        """Inbox files that failed, each beside a reason file."""
+        return self.home / "quarantine"
+
+    @property
+    def duplicates(self) -> Path:
+        """Inbox files whose bytes were already stored."""
+        return self.home / "duplicates"
+
+    @property
+    def repository(self) -> Path:
+        """Content-addressed blobs: originals and signed PDFs."""
+        return self.home / "repository"
+
+    @property
+    def catalog(self) -> Path:
+        """The SQLite catalog file."""
+        return self.home / "catalog.sqlite3"
+
+    @property
+    def work(self) -> Path:
+        """Private work area for copies in progress."""
+        return self.home / "work"
+
+    @property
+    def keys(self) -> Path:
+        """Development key material created by `digitize keys`."""
+        return self.home / "keys"
+
+    def passphrase(self) -> bytes | None:
+        """The signing key passphrase from the environment or its file, if any."""
+        if self.sign_passphrase_file:
+            return Path(self.sign_passphrase_file).read_bytes().strip()
+        value = os.environ.get(self.sign_passphrase_env)
+        return value.encode() if value else None
+
+
+def _coerce(name: str, raw: Any, kind: Any, origin: str) -> Any:
+    try:
+        if kind is bool or kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(raw).lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            return float(raw)
+        if kind in (Path, "Path"):
+            return Path(str(raw))
+        return str(raw)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"setting '{name}' from {origin} has a bad value {raw!r}; expected {kind}"
+        ) from err
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}_{key}" if prefix else key
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from TOML, then DIGITIZE_* variables, then keyword overrides.
+
+    Raises:
+        ConfigError: unknown key, bad type or a value out of range.
+    """
+    path = path or Path(os.environ.get("DIGITIZE_CONFIG", DEFAULT_CONFIG))
+    known = {f.name: f for f in fields(Settings)}
+    values: dict[str, tuple[Any, str]] = {}
+    if path.exists():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path} is not valid TOML: {err}") from err
+        for key, value in _flatten(table).items():
+            if key not in known:
+                raise ConfigError(f"unknown setting '{key}' in {path}")
+            values[key] = (value, str(path))
+    for env_key, value in os.environ.items():
+        if not env_key.startswith("DIGITIZE_"):
+            continue
+        key = env_key.removeprefix("DIGITIZE_").lower()
+        if key in known:
+            values[key] = (value, f"${env_key}")
+    for key, value in overrides.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting '{key}'")
+        values[key] = (value, "arguments")
+    return Settings(**{k: _checked(k, v, o, known[k]) for k, (v, o) in values.items()})
+
+
+def _checked(name: str, raw: Any, origin: str, spec: Any) -> Any:
+    value = _coerce(name, raw, spec.type, origin)
+    lo, hi = spec.metadata["lo"], spec.metadata["hi"]
+    if lo is not None and value < lo or hi is not None and value > hi:
+        raise ConfigError(
+            f"setting '{name}' from {origin} is {value}; allowed {lo} to {hi}"
+        )
+    return value

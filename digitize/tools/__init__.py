@@ -1,0 +1,1 @@
+"""Wrappers around external programs: the only places that build their command lines."""
