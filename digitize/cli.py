@@ -1,0 +1,191 @@
+"""The `digitize` command: parse arguments, call one function, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from digitize.config import Settings, load_settings
+from digitize.errors import DigitizeError
+from digitize.logs import configure_logging
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+_SUMMARY_COLUMNS = (
+    ("file", 34), ("status", 10), ("pages", 5), ("seconds", 7), ("persons", 7),
+    ("fields", 6), ("signed", 6), ("validated", 9),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, help="debug logs")
+    common.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    common.add_argument("--config", type=Path, help="settings file (TOML)")
+    common.add_argument("--json", action="store_true", help="JSON on stdout")
+    parser = argparse.ArgumentParser(
+        prog="digitize", parents=[common],
+        description="Digitize scanned dossiers: OCR, identity fields, signed PDFs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ingest", parents=[common], help="process files where they are")
+    p.add_argument("files", nargs="+", type=Path)
+    p = sub.add_parser("watch", parents=[common], help="watch an inbox folder")
+    p.add_argument("inbox", nargs="?", type=Path)
+    p.add_argument("--once", action="store_true", help="drain the folder, then exit")
+    p = sub.add_parser("find", parents=[common], help="look a person up")
+    p.add_argument("--id", dest="id_number")
+    p.add_argument("--name")
+    p.add_argument("--dob", help="date of birth, YYYY-MM-DD")
+    p = sub.add_parser("search", parents=[common], help="full-text search")
+    p.add_argument("text")
+    p.add_argument("--limit", type=int, default=20)
+    p = sub.add_parser("show", parents=[common], help="one document")
+    p.add_argument("document")
+    p = sub.add_parser("verify", parents=[common], help="check a PDF's signatures")
+    p.add_argument("file", type=Path)
+    sub.add_parser("keys", parents=[common], help="create the development signing key")
+    p = sub.add_parser("demo", parents=[common], help="generate samples and run them")
+    p.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def _print(data: Any, as_json: bool, table: str = "") -> None:
+    if as_json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(table + ("\n" if table and not table.endswith("\n") else ""))
+
+
+def format_summary(outcomes: list[Any]) -> str:
+    """One row per file: pages, seconds, persons, fields, signed, validated."""
+    head = "  ".join(f"{name:<{width}}" for name, width in _SUMMARY_COLUMNS)
+    rows = [head, "-" * len(head)]
+    for out in outcomes:
+        values = (
+            out.name[-34:], out.status, out.pages, f"{out.seconds:.1f}", out.persons,
+            out.fields, "yes" if out.signed else "no", "yes" if out.validated else "no",
+        )
+        rows.append("  ".join(f"{v!s:<{w}}" for v, (_, w) in zip(values, _SUMMARY_COLUMNS)))
+        if out.status == "failed":
+            rows.append(f"    -> {out.error_code} at {out.error_stage}: {out.message}")
+    return "\n".join(rows)
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.ingest import ingest_paths
+    from digitize.store import Catalog
+
+    catalog = Catalog(settings.catalog)
+    outcomes = ingest_paths(args.files, settings, catalog)
+    _print([o.__dict__ for o in outcomes], args.json, format_summary(outcomes))
+    return 0 if all(o.status != "failed" for o in outcomes) else 4
+
+
+def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.ingest import Watcher
+    from digitize.store import Catalog
+
+    inbox = args.inbox or settings.inbox
+    inbox.mkdir(parents=True, exist_ok=True)
+    watcher = Watcher(inbox, settings, Catalog(settings.catalog))
+    if not args.once:
+        log.info("watching %s", inbox)
+        watcher.run_forever()
+        return 0
+    outcomes = watcher.drain()
+    _print([o.__dict__ for o in outcomes], args.json, format_summary(outcomes))
+    return 0
+
+
+def _cmd_find(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.query import find_by_id, find_by_name
+    from digitize.store import Catalog
+    from digitize.views import format_person
+
+    catalog = Catalog(settings.catalog)
+    if args.id_number:
+        people = [find_by_id(catalog, args.id_number)]
+    elif args.name:
+        people = find_by_name(catalog, args.name, args.dob)
+    else:
+        raise DigitizeError("give --id NUMBER or --name NAME", code="query.empty")
+    _print(people, args.json, "\n\n".join(format_person(p) for p in people) or "no match")
+    return 0 if people else 10
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.query import search_text
+    from digitize.store import Catalog
+
+    hits = search_text(Catalog(settings.catalog), args.text, args.limit)
+    lines = [f"{h['document_id']}  p.{h['page']:<3} {h['unit']}/{h['dossier']}  "
+             f"{h['snippet']}" for h in hits]
+    _print(hits, args.json, "\n".join(lines) or "no match")
+    return 0 if hits else 10
+
+
+def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.query import show_document
+    from digitize.store import Catalog
+    from digitize.views import format_document
+
+    doc = show_document(Catalog(settings.catalog), args.document)
+    _print(doc, args.json, format_document(doc))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.sign import report_to_dict, verify_pdf
+
+    reports = verify_pdf(args.file.read_bytes(), settings)
+    data = [report_to_dict(r) for r in reports]
+    text = "\n".join(f"{d['field_name']}: {d['summary_en']}\n  {d['summary_vi']}"
+                     for d in data) or "the file has no signature"
+    _print(data, args.json, text)
+    return 0 if reports and all(r.trusted and r.intact for r in reports) else 7
+
+
+def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.keys import ensure_signing_key
+
+    source = ensure_signing_key(settings)
+    _print({"key": str(source)}, args.json, f"signing key: {source}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.demo import run_demo
+
+    return run_demo(settings, seed=args.seed, as_json=args.json)
+
+
+_COMMANDS = {
+    "ingest": _cmd_ingest, "watch": _cmd_watch, "find": _cmd_find,
+    "search": _cmd_search, "show": _cmd_show, "verify": _cmd_verify,
+    "keys": _cmd_keys, "demo": _cmd_demo,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `digitize` console script."""
+    args = _parser().parse_args(argv)
+    configure_logging(verbose=args.verbose, quiet=args.quiet)
+    try:
+        settings = load_settings(args.config)
+        configure_logging(settings.log_level, verbose=args.verbose, quiet=args.quiet)
+        return _COMMANDS[args.command](args, settings)
+    except DigitizeError as err:
+        if args.verbose:
+            log.exception("failed")
+        sys.stderr.write(f"digitize: error [{err.code}]: {err.message}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130

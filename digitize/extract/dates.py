@@ -1,0 +1,135 @@
+"""Dates as printed, in QR payloads and in MRZs, to ISO strings that keep precision.
+
+A result is `YYYY-MM-DD` (day known), `YYYY-MM` (month) or `YYYY` (year only); only
+real calendar dates between 1880 and 2199 are accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from digitize.extract.digits import DIGITISH, count_digits, repair_digits
+from digitize.extract.names import fold
+
+__all__ = [
+    "Precision",
+    "date_precision",
+    "make_iso",
+    "parse_date",
+    "parse_ddmmyyyy",
+    "parse_yymmdd",
+]
+
+Precision = Literal["day", "month", "year"]
+
+_MIN_YEAR, _MAX_YEAR = 1880, 2199
+_D = DIGITISH
+_SEP = r"\s*[/\-.,]\s*"
+# dd/mm/yyyy with / - . or , between parts; letters stand for digits inside them.
+_SEPARATED = re.compile(
+    rf"(?<![0-9])({_D}{{1,2}}){_SEP}({_D}{{1,2}}){_SEP}({_D}{{4}})(?![0-9])"
+)
+_SPACED = re.compile(r"(?<![0-9])(\d{1,2})\s+(\d{1,2})\s+(\d{4})(?![0-9])")
+# Slashes read as 1, l, I or |: 01l01l1990.
+_SLASH_AS_ONE = re.compile(r"(?<![0-9])(\d\d)[1lI|](\d\d)[1lI|]((?:19|20)\d\d)(?![0-9])")
+_COMPACT = re.compile(r"(?<![0-9])(\d{2})(\d{2})(\d{4})(?![0-9])")
+_MONTH_YEAR = re.compile(rf"(?<![0-9])({_D}{{1,2}}){_SEP}((?:19|20)\d\d)(?![0-9])")
+_YEAR = re.compile(r"(?<![0-9])((?:19|20)\d\d)(?![0-9])")
+_F = "[0-9OIDQZSGBL]"  # digit look-alikes once the text is folded to upper case
+_WORDS = re.compile(
+    rf"(?:NGAY\s+({_F}{{1,2}})\s+)?THANG\s+({_F}{{1,2}})\s+NAM\s+({_F}{{4}})\b"
+)
+
+
+def make_iso(year: int, month: int | None = None, day: int | None = None) -> str | None:
+    """ISO string of a real date with the precision given, or None."""
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        return None
+    if month is None:
+        return f"{year:04d}"
+    if not 1 <= month <= 12:
+        return None
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def date_precision(iso: str) -> Precision:
+    """Precision of an ISO string made here: day, month or year."""
+    return {10: "day", 7: "month"}.get(len(iso), "year")  # type: ignore[return-value]
+
+
+def parse_ddmmyyyy(text: str) -> str | None:
+    """Eight digits `ddmmyyyy` (QR payloads) to an ISO date."""
+    text = text.strip()
+    if not re.fullmatch(r"\d{8}", text):
+        return None
+    return make_iso(int(text[4:]), int(text[2:4]), int(text[:2]))
+
+
+def parse_yymmdd(text: str, century: int) -> str | None:
+    """Six digits `YYMMDD` (MRZ) to an ISO date in `century` (e.g. 1900)."""
+    if not re.fullmatch(r"\d{6}", text):
+        return None
+    return make_iso(century + int(text[:2]), int(text[2:4]), int(text[4:]))
+
+
+def parse_date(text: str) -> str | None:
+    """The first date in printed text, in any form seen on Vietnamese papers.
+
+    Tries `dd/mm/yyyy` (also `-`, `.`, spaces, OCR look-alike letters inside the
+    numbers, slashes read as `1`), `ngày … tháng … năm …`, `ddmmyyyy`, `mm/yyyy`
+    and a bare year, in that order.
+    """
+    found = _find_day_month_year(text) or _find_in_words(text)
+    if found or _SEPARATED.search(text) or _WORDS.search(fold(text)):
+        return found  # A full date that is not a real one is no date, not a year.
+    return _find_partial(text)
+
+
+def _find_day_month_year(text: str) -> str | None:
+    for match in _SEPARATED.finditer(text):
+        if count_digits(match.group(0)) >= 4:
+            found = _from_groups(match.groups())
+            if found:
+                return found
+    for pattern in (_SPACED, _SLASH_AS_ONE, _COMPACT):
+        for match in pattern.finditer(text):
+            found = _from_groups(match.groups())
+            if found:
+                return found
+    return None
+
+
+def _find_in_words(text: str) -> str | None:
+    match = _WORDS.search(fold(text))
+    if not match:
+        return None
+    day, month, year = (repair_digits(g) if g else None for g in match.groups())
+    if not (month and year and month.isdigit() and year.isdigit()):
+        return None
+    if day is not None and not day.isdigit():
+        return None
+    return make_iso(int(year), int(month), int(day) if day else None)
+
+
+def _find_partial(text: str) -> str | None:
+    match = _MONTH_YEAR.search(text)
+    if match:
+        month = repair_digits(match.group(1))
+        if month.isdigit():
+            return make_iso(int(match.group(2)), int(month))
+    match = _YEAR.search(text)
+    return make_iso(int(match.group(1))) if match else None
+
+
+def _from_groups(groups: tuple[str | None, ...]) -> str | None:
+    day, month, year = (repair_digits(g or "") for g in groups)
+    if not (day.isdigit() and month.isdigit() and year.isdigit()):
+        return None
+    return make_iso(int(year), int(month), int(day))

@@ -1,0 +1,332 @@
+"""Store stage: content-addressed blobs on disk and the SQLite catalog.
+
+Blobs are written first (idempotent: same bytes, same name); then one transaction records
+the document, its pages, fields, person links and full-text rows. Only after the commit
+does the caller move the inbox file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterator
+
+from digitize.errors import StorageError
+from digitize.extract.names import fold, nfc
+from digitize.records import OcrPage, Paper
+
+__all__ = [
+    "Catalog",
+    "DocumentRecord",
+    "blob_path",
+    "fold_text",
+    "sha256_file",
+    "write_blob",
+]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    unit TEXT NOT NULL DEFAULT '',
+    dossier TEXT NOT NULL DEFAULT '',
+    format TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    unsigned_sha256 TEXT,
+    signed_sha256 TEXT,
+    sign_level TEXT,
+    signer TEXT,
+    signed_at TEXT,
+    validated INTEGER NOT NULL DEFAULT 0,
+    seconds REAL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    idx INTEGER NOT NULL,
+    width_px INTEGER, height_px INTEGER, dpi REAL,
+    rotation INTEGER, mean_conf REAL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (document_id, idx)
+);
+CREATE TABLE IF NOT EXISTS persons (
+    id INTEGER PRIMARY KEY,
+    id_number TEXT NOT NULL UNIQUE,
+    full_name TEXT,
+    name_key TEXT,
+    date_of_birth TEXT,
+    sex TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS persons_name ON persons(name_key, date_of_birth);
+CREATE TABLE IF NOT EXISTS fields (
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    page_idx INTEGER NOT NULL,
+    paper_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    raw TEXT,
+    source TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    checks_passed TEXT NOT NULL,
+    checks_failed TEXT NOT NULL,
+    verified INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fields_doc ON fields(document_id);
+CREATE TABLE IF NOT EXISTS links (
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    paper_type TEXT NOT NULL,
+    UNIQUE (person_id, document_id, paper_type)
+);
+CREATE INDEX IF NOT EXISTS links_doc ON links(document_id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    document_id TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
+    text, folded, document_id UNINDEXED, idx UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@cache
+def _fold_char(char: str) -> str:
+    if char in "đĐ":
+        return "d"
+    base = unicodedata.normalize("NFD", char)[0]
+    return base.lower() if len(base) == 1 else char.lower()
+
+
+def fold_text(text: str) -> str:
+    """Lower-case text without marks, one character for one: offsets stay aligned.
+
+    Index and snippets rely on this: position i of the folded text is position i of
+    `nfc_keep(text)`.
+    """
+    return "".join(map(_fold_char, nfc_keep(text)))
+
+
+def nfc_keep(text: str) -> str:
+    """NFC without collapsing spaces: offsets stay aligned with `fold_text`."""
+    return unicodedata.normalize("NFC", text)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def blob_path(repository: Path, sha256: str, suffix: str) -> Path:
+    """Where the blob with this hash lives: repository/ab/abcdef....suffix."""
+    return repository / sha256[:2] / f"{sha256}{suffix}"
+
+
+def write_blob(repository: Path, data: bytes | Path, suffix: str) -> str:
+    """Store bytes (or a file's bytes) under their SHA-256; return the hash.
+
+    Written to a temporary file, fsynced and renamed, so a crash never leaves half a blob.
+    """
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    sha = hashlib.sha256(raw).hexdigest()
+    target = blob_path(repository, sha, suffix)
+    if target.exists() and target.stat().st_size == len(raw):
+        return sha
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as err:
+        raise StorageError(f"cannot write blob {sha[:12]}: {err}") from err
+    return sha
+
+
+@dataclass
+class DocumentRecord:
+    """Everything the store stage records for one ingested file."""
+
+    sha256: str
+    original_name: str
+    format: str
+    size_bytes: int
+    pages: list[OcrPage]
+    papers: list[Paper] = field(default_factory=list)
+    unit: str = ""
+    dossier: str = ""
+    unsigned_sha256: str | None = None
+    signed_sha256: str | None = None
+    sign_level: str | None = None
+    signer: str | None = None
+    signed_at: str | None = None
+    validated: bool = False
+    seconds: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """Short, stable document id: the first 16 hex digits of the input's hash."""
+        return self.sha256[:16]
+
+
+class Catalog:
+    """The SQLite catalog: one connection, schema created on first use."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        except sqlite3.Error as err:
+            raise StorageError(f"cannot open the catalog {path}: {err}") from err
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self.db.commit()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: commit on success, roll back on any error."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            yield self.db
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
+
+    def find_document_by_sha(self, sha256: str) -> sqlite3.Row | None:
+        """The document stored for these input bytes, if any."""
+        return self.db.execute(
+            "SELECT * FROM documents WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+
+    def log_event(self, kind: str, document_id: str | None, detail: Any = "") -> None:
+        """Append one event row (its own transaction)."""
+        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO events (ts, document_id, kind, detail) VALUES (?, ?, ?, ?)",
+                (now_iso(), document_id, kind, text),
+            )
+
+    def add_document(self, record: DocumentRecord) -> list[int]:
+        """Record a document with pages, fields, links and index rows; return person ids."""
+        with self.transaction() as db:
+            self._insert_document(db, record)
+            self._insert_pages(db, record)
+            self._insert_fields(db, record)
+            person_ids = self._link_persons(db, record)
+            db.execute(
+                "INSERT INTO events (ts, document_id, kind, detail) VALUES (?, ?, ?, ?)",
+                (now_iso(), record.id, "stored", json.dumps({"pages": len(record.pages)})),
+            )
+        return person_ids
+
+    def _insert_document(self, db: sqlite3.Connection, r: DocumentRecord) -> None:
+        db.execute(
+            "INSERT INTO documents (id, sha256, original_name, unit, dossier, format,"
+            " size_bytes, pages, unsigned_sha256, signed_sha256, sign_level, signer,"
+            " signed_at, validated, seconds, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                r.id, r.sha256, nfc_keep(r.original_name), r.unit, r.dossier, r.format,
+                r.size_bytes, len(r.pages), r.unsigned_sha256, r.signed_sha256,
+                r.sign_level, r.signer, r.signed_at, int(r.validated), r.seconds, now_iso(),
+            ),
+        )
+
+    def _insert_pages(self, db: sqlite3.Connection, r: DocumentRecord) -> None:
+        for page in r.pages:
+            text = nfc_keep(page.text)
+            db.execute(
+                "INSERT INTO pages VALUES (?,?,?,?,?,?,?,?)",
+                (r.id, page.index, page.width_px, page.height_px, page.dpi,
+                 page.rotation_deg, page.mean_conf, text),
+            )
+            db.execute(
+                "INSERT INTO pages_fts (text, folded, document_id, idx) VALUES (?,?,?,?)",
+                (text, fold_text(text), r.id, page.index),
+            )
+
+    def _insert_fields(self, db: sqlite3.Connection, r: DocumentRecord) -> None:
+        for paper in r.papers:
+            for f in paper.fields.values():
+                db.execute(
+                    "INSERT INTO fields VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.id, paper.page_index, paper.paper_type, f.name, f.value, f.raw,
+                     f.source, f.confidence, json.dumps(f.checks_passed),
+                     json.dumps(f.checks_failed), int(f.verified)),
+                )
+
+    def _link_persons(self, db: sqlite3.Connection, r: DocumentRecord) -> list[int]:
+        ids: list[int] = []
+        for paper in r.papers:
+            number = paper.fields.get("id_number")
+            if number is None or "pin.shape" not in number.checks_passed:
+                continue
+            person_id = self._upsert_person(db, number.value, paper)
+            db.execute(
+                "INSERT OR IGNORE INTO links VALUES (?,?,?)",
+                (person_id, r.id, paper.paper_type),
+            )
+            if person_id not in ids:
+                ids.append(person_id)
+        return ids
+
+    def _upsert_person(self, db: sqlite3.Connection, id_number: str, paper: Paper) -> int:
+        row = db.execute("SELECT * FROM persons WHERE id_number = ?", (id_number,)).fetchone()
+        name = paper.value("full_name")
+        dob = paper.value("date_of_birth")
+        sex = paper.value("sex")
+        if row is None:
+            cur = db.execute(
+                "INSERT INTO persons (id_number, full_name, name_key, date_of_birth, sex,"
+                " created_at) VALUES (?,?,?,?,?,?)",
+                (id_number, nfc(name) if name else None, fold(name) if name else None,
+                 dob, sex, now_iso()),
+            )
+            return int(cur.lastrowid or 0)
+        db.execute(
+            "UPDATE persons SET full_name = COALESCE(full_name, ?),"
+            " name_key = COALESCE(name_key, ?), date_of_birth = COALESCE(date_of_birth, ?),"
+            " sex = COALESCE(sex, ?) WHERE id = ?",
+            (nfc(name) if name else None, fold(name) if name else None, dob, sex, row["id"]),
+        )
+        return int(row["id"])
