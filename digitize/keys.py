@@ -220,9 +220,10 @@ def trust_root_paths(settings: Settings) -> tuple[Path, ...]:
     Raises:
         ConfigError: a root file named in `sign_trust_roots` does not exist.
     """
+    if settings.sign_trust_roots.strip():
+        return _configured_roots(settings, dev_root=None)
     dev_root = read_dev_keys(settings.keys).root_pem
-    roots = _configured_roots(settings, dev_root=dev_root, required=False)
-    return tuple(root for root in roots if root != dev_root or dev_root.is_file())
+    return (dev_root,) if dev_root.is_file() else ()
 
 
 def _configured_passphrase(settings: Settings) -> bytes | None:
@@ -236,18 +237,16 @@ def _configured_passphrase(settings: Settings) -> bytes | None:
         ) from err
 
 
-def _configured_roots(
-    settings: Settings, dev_root: Path | None, *, required: bool = True
-) -> tuple[Path, ...]:
+def _configured_roots(settings: Settings, dev_root: Path | None) -> tuple[Path, ...]:
     names = [n.strip() for n in settings.sign_trust_roots.split(",") if n.strip()]
     if not names:
-        if dev_root is None and required:
+        if dev_root is None:
             raise ConfigError(
                 "sign_pkcs12 is set but sign_trust_roots is empty; set it to the PEM "
                 "file of the root CA that issued the signing certificate",
                 code="config.trust_roots",
             )
-        return (dev_root,) if dev_root else ()
+        return (dev_root,)
     roots = tuple(Path(n) for n in names)
     for root in roots:
         if not root.is_file():
