@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import SimpleSigner
+from pyhanko.sign.signers import Signer, SimpleSigner
 
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError
@@ -108,7 +108,7 @@ class KeySource(abc.ABC):
         """Changes whenever `load_signer` would give a different signer."""
 
     @abc.abstractmethod
-    def load_signer(self) -> SimpleSigner:
+    def load_signer(self) -> Signer:
         """Load the key and its certificate chain.
 
         Raises:
@@ -155,15 +155,17 @@ class Pkcs12KeySource(KeySource):
                 code="config.sign_key",
             ) from err
         try:
-            signer = SimpleSigner.load_pkcs12_data(data, [], self.passphrase)
+            loaded: SimpleSigner = SimpleSigner.load_pkcs12_data(
+                data, [], self.passphrase
+            )
         except ValueError as err:
             raise ConfigError(
                 f"cannot open the signing key {self.path}: wrong passphrase or not a "
                 "PKCS#12 file; check sign_passphrase_env / sign_passphrase_file",
                 code="config.sign_key",
             ) from err
-        _check_validity_dates(signer, self.path)
-        return signer
+        _check_validity_dates(loaded, self.path)
+        return loaded
 
 
 def _check_validity_dates(signer: SimpleSigner, path: Path) -> None:
@@ -203,10 +205,11 @@ def ensure_signing_key(settings: Settings) -> KeySource:
             trust_roots=_configured_roots(settings, dev_root=None),
             passphrase=_configured_passphrase(settings),
         )
+    roots = _configured_roots(settings, dev_root=read_dev_keys(settings.keys).root_pem)
     dev = _ensure_dev_keys(settings.keys)
     return Pkcs12KeySource(
         path=dev.signer_p12,
-        trust_roots=_configured_roots(settings, dev_root=dev.root_pem),
+        trust_roots=roots,
         passphrase=dev.passphrase(),
         is_development=True,
     )
@@ -310,6 +313,12 @@ def create_dev_keys(
         ConfigError: a key file already exists in `directory`.
     """
     dev = read_dev_keys(directory)
+    for path in (dev.passphrase_file, dev.signer_p12, dev.root_pem, dev.readme):
+        if path.exists():
+            raise ConfigError(
+                f"{path} already exists; not overwriting key material",
+                code="config.sign_key",
+            )
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     root_key = _new_rsa_key()
@@ -373,9 +382,7 @@ def _build_root(
         .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=_DEV_ROOT_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            _key_usage(key_cert_sign=True, crl_sign=True), critical=True
-        )
+        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), False)
         .sign(key, hashes.SHA256())
     )
@@ -403,9 +410,7 @@ def _build_signer(
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                issuer_key.public_key()
-            ),
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             False,
         )
         .sign(issuer_key, hashes.SHA256())
@@ -413,7 +418,7 @@ def _build_signer(
 
 
 def _key_usage(**flags: bool) -> x509.KeyUsage:
-    """A KeyUsage extension with only `flags` set (content_commitment = nonRepudiation)."""
+    """KeyUsage with only `flags` set (content_commitment is nonRepudiation)."""
     names = (
         "digital_signature",
         "content_commitment",

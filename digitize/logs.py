@@ -12,7 +12,7 @@ import unicodedata
 
 __all__ = ["RedactFilter", "configure_logging", "mask_id", "mask_name"]
 
-_DIGIT_RUN = re.compile(r"(?<!\d)\d{9,12}(?!\d)")
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d{9,12}(?![0-9A-Za-z])")
 
 
 def mask_id(number: str) -> str:

@@ -7,7 +7,6 @@ a long PDF streams page by page. Content is sniffed, not the extension.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,20 +97,35 @@ def _count_pdf_pages(path: Path) -> int:
 
 
 def _open_image(path: Path, max_pixels: int) -> Image.Image:
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    # Pillow's own bomb check is process-wide: only ever raise it to our budget, and
+    # apply the budget ourselves on each frame's declared size before decoding.
+    if Image.MAX_IMAGE_PIXELS is not None and max_pixels > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(path)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise InputError(
-            "the image has more pixels than the configured budget (max_pixels)",
-            code="input.too_many_pixels",
-        ) from err
+        image = Image.open(path)
+    except Image.DecompressionBombError as err:
+        raise _too_many_pixels() from err
     except (UnidentifiedImageError, OSError) as err:
         raise InputError(
             f"the image cannot be decoded: {err}", code="input.damaged_image"
         ) from err
+    _check_pixels(image, max_pixels)
+    return image
+
+
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise _too_many_pixels()
+
+
+def _too_many_pixels() -> InputError:
+    return InputError(
+        "the image has more pixels than the configured budget (max_pixels); "
+        "scan at a lower resolution or raise max_pixels",
+        code="input.too_many_pixels",
+    )
 
 
 def iter_pages(path: Path, fmt: str, *, dpi: int, max_pixels: int) -> Iterator[PageImage]:
@@ -121,6 +135,7 @@ def iter_pages(path: Path, fmt: str, *, dpi: int, max_pixels: int) -> Iterator[P
         return
     with _open_image(path, max_pixels) as image:
         for index, frame in enumerate(ImageSequence.Iterator(image)):
+            _check_pixels(frame, max_pixels)
             yield _image_page(index, frame)
 
 

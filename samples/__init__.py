@@ -1,0 +1,1 @@
+"""Synthetic scanned dossiers (fake people only) and their ground truth."""

@@ -20,9 +20,11 @@ __all__ = [
     "A4_MM",
     "Line",
     "font",
+    "lines_per_page",
     "load_corpus",
     "paginate",
     "render_page",
+    "wrap_block",
     "wrap_words",
 ]
 
@@ -118,13 +120,27 @@ def _paragraph_lines(paragraph: str, width_px: int) -> list[Line]:
         return [Line(t, align="center", bold=True) for t in texts]
     bold = paragraph.isupper()
     indent_px = _mm_to_px(_INDENT_MM, _LAYOUT_DPI)
-    texts = wrap_words(paragraph, _body_font(_LAYOUT_DPI, bold=bold), width_px - indent_px)
+    texts = wrap_words(
+        paragraph, _body_font(_LAYOUT_DPI, bold=bold), width_px - indent_px
+    )
     first = Line(texts[0], bold=bold, indent_mm=_INDENT_MM)
     if len(texts) == 1:
         return [first]
     rest = " ".join(texts[1:])
     more = wrap_words(rest, _body_font(_LAYOUT_DPI, bold=bold), width_px)
     return [first] + [Line(t, bold=bold) for t in more]
+
+
+def wrap_block(
+    text: str, *, align: str = "left", bold: bool = False, space_before: float = 0.0
+) -> list[Line]:
+    """Wrap `text` to the page width; `space_before` applies to its first line."""
+    left, _, right, _ = _MARGINS_MM
+    width_px = _mm_to_px(A4_MM[0] - left - right, _LAYOUT_DPI)
+    texts = wrap_words(text, _body_font(_LAYOUT_DPI, bold=bold), width_px)
+    lines = [Line(t, align=align, bold=bold) for t in texts]
+    lines[0] = replace(lines[0], space_before=space_before)
+    return lines
 
 
 def lines_per_page() -> int:

@@ -179,4 +179,6 @@ def make_person(rng: random.Random, *, card: str, sex: str, residence: str) -> P
         expiry_yymmdd=expiry.strftime("%y%m%d"),
         name_mrz=_mrz_name(fields["full_name"]),
     )
-    return Person(**fields, mrz=mrz, qr=_qr_payload(fields), features=rng.choice(_FEATURES))
+    return Person(
+        **fields, mrz=mrz, qr=_qr_payload(fields), features=rng.choice(_FEATURES)
+    )

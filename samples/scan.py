@@ -17,7 +17,7 @@ from PIL import Image, ImageChops, ImageFilter
 __all__ = ["LOOKS", "Look", "degrade", "save_scan"]
 
 _PAPER = 250
-# Pillow writes the time into PDF info unless told otherwise; fix it for repeatable files.
+# Pillow stamps the current time into PDF info; a fixed date keeps files repeatable.
 _PDF_DATE = time.gmtime(1_735_689_600)  # 2025-01-01T00:00:00Z
 
 
@@ -34,7 +34,7 @@ class Look:
 
 LOOKS = {
     "mild": Look(skew_deg=(0.5, 1.0), blur_radius=0.5, noise_sigma=6.0, clean=True),
-    "rough": Look(skew_deg=(1.3, 2.0), blur_radius=1.1, noise_sigma=16.0, clean=False),
+    "rough": Look(skew_deg=(1.4, 2.0), blur_radius=1.5, noise_sigma=24.0, clean=False),
     "copy": Look(skew_deg=(0.2, 0.9), blur_radius=0.6, noise_sigma=9.0, clean=False),
 }
 
@@ -50,10 +50,10 @@ def _add_noise(image: Image.Image, sigma: float, rng: random.Random) -> Image.Im
 def degrade(
     image: Image.Image, look: Look, rng: random.Random, *, rotation: int = 0
 ) -> Image.Image:
-    """Skew, blur and noise `image` as `look` says, then turn it `rotation` clockwise."""
+    """Skew, blur and add noise as `look` says, then turn `rotation` deg clockwise."""
     low, high = look.skew_deg
     angle = rng.uniform(low, high) * rng.choice((-1, 1))
-    out = image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=_PAPER)
+    out = image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=_PAPER)
     if look.blur_radius:
         out = out.filter(ImageFilter.GaussianBlur(look.blur_radius))
     if look.noise_sigma:

@@ -1,0 +1,149 @@
+"""Extraction stage: identity papers and their fields from page evidence (pure).
+
+Takes what OCR and the machine-layer readers found on each page (text, words, QR
+payloads, MRZ lines) and gives one `Paper` per identity paper found: one per card
+side when a photocopy holds both sides of a card, one per registration form. Pages
+with nothing identity-like give none. No file or Tesseract access here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from digitize.extract.layout import Segment, page_lines, split_papers
+from digitize.extract.merge import merge_fields
+from digitize.extract.mrz import MrzData, parse_td1
+from digitize.extract.printed import read_printed
+from digitize.extract.qr import QrData, parse_qr_payload
+from digitize.extract.sources import mrz_fields, ocr_fields, qr_fields
+from digitize.records import Field, PageEvidence, Paper
+
+__all__ = ["extract_page", "extract_papers"]
+
+log = logging.getLogger(__name__)
+
+# A paper needs at least one of these to count as identity-like.
+_IDENTITY_FIELDS = ("id_number", "old_id_number", "full_name", "date_of_birth")
+# Where each card carries its QR code (identity-papers.md section 1).
+_QR_SIDES: list[tuple[str | None, ...]] = [
+    ("cccd2021", "front"),
+    ("cancuoc2024", "back"),
+    (None, None),
+    (None,),
+]
+
+
+@dataclass
+class _Slot:
+    """One paper being assembled: its page segment and the evidence found for it."""
+
+    segment: Segment
+    ocr: dict[str, Field] = field(default_factory=dict)
+    groups: list[dict[str, Field]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def extract_papers(pages: list[PageEvidence]) -> list[Paper]:
+    """Identity papers found on `pages`, in page order."""
+    papers: list[Paper] = []
+    for page in pages:
+        papers += extract_page(page)
+    return papers
+
+
+def extract_page(page: PageEvidence) -> list[Paper]:
+    """Identity papers found on one page."""
+    segments = split_papers(page_lines(page))
+    slots = [_Slot(segment) for segment in segments]
+    for slot in slots:
+        printed = read_printed(slot.segment.lines)
+        slot.ocr = ocr_fields(printed, slot.segment.paper_type)
+        slot.groups.append(slot.ocr)
+    mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
+    if mrz and mrz.checks_passed:
+        _attach_mrz(slots, mrz)
+    for payload in page.qr_payloads:
+        qr = parse_qr_payload(payload)
+        if qr:
+            _attach_qr(slots, qr)
+    papers = [_make_paper(page.index, slot) for slot in slots]
+    papers = [p for p in papers if any(n in p.fields for n in _IDENTITY_FIELDS)]
+    _check_sides(papers)
+    log.debug("page %d: %d segments, %d papers", page.index, len(slots), len(papers))
+    return papers
+
+
+def _attach_mrz(slots: list[_Slot], mrz: MrzData) -> None:
+    """The MRZ belongs to a chip card's back; add one when the text showed none."""
+    slot = _find_slot(slots, [("back",), (None,)])
+    if slot is None:
+        slot = _new_slot(slots, _page_family(slots) or "cccd2021", "back")
+    slot.groups.append(mrz_fields(mrz))
+    if mrz.checks_failed:
+        slot.notes.append("mrz: " + ", ".join(mrz.checks_failed) + " failed")
+
+
+def _attach_qr(slots: list[_Slot], qr: QrData) -> None:
+    """The QR goes to the side that carries it, else to the paper showing its number."""
+    slot = _find_slot(slots, _QR_SIDES[:2])
+    slot = slot or next((s for s in slots if _ocr_number(s) == qr.id_number), None)
+    slot = slot or _find_slot(slots, _QR_SIDES[2:])
+    if slot is None:
+        family = _page_family(slots) or "cccd2021"
+        slot = _new_slot(slots, family, "back" if family == "cancuoc2024" else "front")
+    slot.groups.insert(0, qr_fields(qr))
+
+
+def _find_slot(
+    slots: list[_Slot], wanted: list[tuple[str | None, ...]]
+) -> _Slot | None:
+    """The first chip-card slot whose side (or family and side) is wanted, in order."""
+    for pattern in wanted:
+        for slot in slots:
+            seg = slot.segment
+            if seg.family in ("cmnd", "registration_form"):
+                continue
+            if (seg.side,) == pattern or (seg.family, seg.side) == pattern:
+                return slot
+    return None
+
+
+def _page_family(slots: list[_Slot]) -> str | None:
+    families = {s.segment.family for s in slots} - {None, "registration_form", "cmnd"}
+    return families.pop() if len(families) == 1 else None
+
+
+def _new_slot(slots: list[_Slot], family: str, side: str) -> _Slot:
+    slot = _Slot(Segment(family=family, side=side))
+    slots.append(slot)
+    return slot
+
+
+def _ocr_number(slot: _Slot) -> str | None:
+    found = slot.ocr.get("id_number")
+    return found.value if found else None
+
+
+def _make_paper(page_index: int, slot: _Slot) -> Paper:
+    fields, warnings = merge_fields(slot.groups)
+    paper = Paper(page_index=page_index, paper_type=slot.segment.paper_type)
+    paper.fields = dict(sorted(fields.items()))
+    paper.warnings = slot.notes + warnings
+    return paper
+
+
+def _check_sides(papers: list[Paper]) -> None:
+    """Front and back of one card on one page must show the same number."""
+    numbers = [(p, p.fields["id_number"]) for p in papers if "id_number" in p.fields]
+    if len(numbers) != 2 or numbers[0][0].paper_type == numbers[1][0].paper_type:
+        return
+    (_, a), (_, b) = numbers
+    if a.value == b.value:
+        a.checks_passed.append("front.vs.back")
+        b.checks_passed.append("front.vs.back")
+        return
+    for paper, number in numbers:
+        number.checks_failed.append("front.vs.back")
+        number.confidence = min(number.confidence, 0.6)
+        paper.warnings.append("id_number: front and back of the page disagree")

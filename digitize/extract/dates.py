@@ -33,7 +33,9 @@ _SEPARATED = re.compile(
 )
 _SPACED = re.compile(r"(?<![0-9])(\d{1,2})\s+(\d{1,2})\s+(\d{4})(?![0-9])")
 # Slashes read as 1, l, I or |: 01l01l1990.
-_SLASH_AS_ONE = re.compile(r"(?<![0-9])(\d\d)[1lI|](\d\d)[1lI|]((?:19|20)\d\d)(?![0-9])")
+_SLASH_AS_ONE = re.compile(
+    r"(?<![0-9])(\d\d)[1lI|](\d\d)[1lI|]((?:19|20)\d\d)(?![0-9])"
+)
 _COMPACT = re.compile(r"(?<![0-9])(\d{2})(\d{2})(\d{4})(?![0-9])")
 _MONTH_YEAR = re.compile(rf"(?<![0-9])({_D}{{1,2}}){_SEP}((?:19|20)\d\d)(?![0-9])")
 _YEAR = re.compile(r"(?<![0-9])((?:19|20)\d\d)(?![0-9])")

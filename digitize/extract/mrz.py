@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from digitize.extract.dates import parse_yymmdd
 from digitize.extract.names import fold_mrz_name
 
-__all__ = ["MrzData", "check_digit", "clean_mrz_line", "compose_td1", "parse_td1"]
+__all__ = [
+    "MrzData",
+    "check_digit",
+    "clean_mrz_line",
+    "compose_td1",
+    "fit_td1_lines",
+    "parse_td1",
+]
 
 _WEIGHTS = (7, 3, 1)
 _WIDTH = 30
@@ -25,7 +32,7 @@ _TEMPLATE_L2 = "NNNNNN" + "N" + "S" + "NNNNNN" + "N" + "AAA" + "F" * 11 + "N"
 # OCR confusions by the kind of position (identity-papers.md section 5).
 _AS_DIGIT = str.maketrans("OQDUILZSGBAT", "000011256847")
 _AS_LETTER = str.maketrans("01256848", "OIZSGBAB")
-_FILLER_LOOKALIKES = "«‹(KC[{£"
+_FILLER_LOOKALIKES = "«\u2039(KC[{£"
 # Digits OCR-B digits are mistaken for, tried one at a time against a check digit.
 _DIGIT_NEIGHBOURS = {
     "0": "869",
@@ -122,7 +129,7 @@ def clean_mrz_line(text: str) -> str:
     Tesseract often reads `<<` as one `«`: guillemets become `<<` while the line is
     short of 30 characters, `<` after that.
     """
-    text = re.sub(r"[^A-Z0-9<«‹]", "", text.upper()).replace("‹", "<")
+    text = re.sub("[^A-Z0-9<«\u2039]", "", text.upper()).replace("\u2039", "<")
     short = _WIDTH - len(text)
     while short > 0 and "«" in text:
         text = text.replace("«", "<<", 1)
@@ -136,14 +143,10 @@ def parse_td1(lines: list[str]) -> MrzData | None:
     Returns None when the lines do not look like one (fewer than two lines, or line 1
     does not open with `IDVNM` even after repair).
     """
-    cleaned = [clean_mrz_line(line) for line in lines]
-    cleaned = [line for line in cleaned if len(line) >= 10]
-    if len(cleaned) < 2:
+    fitted = fit_td1_lines(lines)
+    if fitted is None:
         return None
-    line1 = _align_line1(cleaned[0])
-    if line1 is None:
-        return None
-    raw = (line1, _pad(cleaned[1]), _pad(cleaned[2] if len(cleaned) > 2 else ""))
+    raw = (fitted[0], fitted[1], fitted[2])
     fixed = [
         _repair_by_template(raw[0], _TEMPLATE_L1),
         _repair_by_template(raw[1], _TEMPLATE_L2),
@@ -153,8 +156,34 @@ def parse_td1(lines: list[str]) -> MrzData | None:
     for _, line, data, check in _FIELDS:
         _repair_field(fixed, line, data, check)
     _repair_composite(fixed)
-    repairs = sum(a != b for r, f in zip(raw, fixed, strict=True) for a, b in zip(r, f))
+    repairs = sum(
+        a != b
+        for r, f in zip(raw, fixed, strict=True)
+        for a, b in zip(r, f, strict=True)
+    )
     return _read_fields((fixed[0], fixed[1], fixed[2]), repairs)
+
+
+def fit_td1_lines(lines: list[str]) -> list[str] | None:
+    """OCR lines cleaned and fitted to 30 characters along the TD1 layout.
+
+    OCR often reads a run of fillers with too many or too few `<`: a line of the
+    wrong length keeps its data fields and its final check digit and gets the
+    fillers it should have. None when there are fewer than two lines or line 1 does
+    not open with `IDVNM`, even after repair.
+    """
+    cleaned = [clean_mrz_line(line) for line in lines]
+    cleaned = [line for line in cleaned if len(line) >= 10]
+    if len(cleaned) < 2:
+        return None
+    line1 = _align_line1(cleaned[0])
+    if line1 is None:
+        return None
+    line1 = _fit_fillers(line1, 27, 2)
+    line2 = _fit_fillers(cleaned[1], 18, 11)
+    line3 = cleaned[2] if len(cleaned) > 2 else ""
+    end = line3.find("<<<")  # names hold `<<` and `<` but never three in a row
+    return [line1, line2, _pad(line3[:end] if end >= 0 else line3)]
 
 
 def _align_line1(line: str) -> str | None:
@@ -165,7 +194,17 @@ def _align_line1(line: str) -> str | None:
         found = next((i for i in range(1, 4) if head[i : i + 2] == "VN"), -1)
     if found < 0:
         return None
-    return _pad("IDVNM" + line[found + 3 :])
+    return "IDVNM" + line[found + 3 :]
+
+
+def _fit_fillers(line: str, start: int, count: int) -> str:
+    """`count` fillers from `start`, then the check digit, when the run was misread."""
+    middle = line[start:-1]
+    if len(line) == _WIDTH or len(line) <= start or not middle:
+        return _pad(line)
+    if all(c == "<" or c in _FILLER_LOOKALIKES for c in middle):
+        return line[:start] + "<" * count + line[-1]
+    return _pad(line)
 
 
 def _repair_by_template(line: str, template: str) -> str:
@@ -175,9 +214,9 @@ def _repair_by_template(line: str, template: str) -> str:
             char = char.translate(_AS_DIGIT)
         elif kind == "A":
             char = char.translate(_AS_LETTER)
-        elif kind == "F" and char in _FILLER_LOOKALIKES:
-            char = "<"
-        elif kind == "S" and char not in "MF":
+        elif (kind == "F" and char in _FILLER_LOOKALIKES) or (
+            kind == "S" and char not in "MF"
+        ):
             char = "<"
         out.append(char)
     return "".join(out)
@@ -206,7 +245,7 @@ def _replace(line: str, start: int, text: str) -> str:
 
 
 def _repair_pin_pair(lines: list[str]) -> None:
-    """The document number is PIN digits 4-12: let the half that checks fix the other."""
+    """The document number is PIN digits 4-12: the half that checks fixes the other."""
     docno_ok = _passes(lines, 0, slice(5, 14), 14)
     pin_ok = _passes(lines, 0, slice(15, 27), 29)
     line = lines[0]

@@ -29,7 +29,7 @@ def nfc(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Matching key: no marks, `Đ` to `D`, upper case, only A-Z, 0-9 and single spaces."""
+    """Matching key: no marks, `Đ` to `D`, upper case, only A-Z 0-9 and spaces."""
     decomposed = unicodedata.normalize("NFD", text)
     bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     bare = bare.replace("đ", "d").replace("Đ", "D").upper()

@@ -1,4 +1,4 @@
-"""Sign stage: PAdES signature with a visible stamp, validated at once; and verification.
+"""Sign stage: PAdES signature with a visible stamp, validated at once; verification.
 
 Takes the searchable PDF's bytes, gives the signed bytes (an incremental update of the
 input) with what was signed, by whom and when; `verify_pdf` reports on any signed PDF.

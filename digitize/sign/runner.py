@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 
 def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run the coroutine `make()` to completion on a fresh event loop and return its result.
+    """Run the coroutine `make()` on a fresh event loop and return its result.
 
     pyHanko's synchronous wrappers call `asyncio.run`, which fails inside a running
     loop (an async web handler). Worker threads have no loop, so they run it directly;

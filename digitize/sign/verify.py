@@ -134,7 +134,11 @@ def open_pdf(data: bytes) -> PdfFileReader:
         )
     try:
         reader = PdfFileReader(BytesIO(data))
-        encrypted = reader.encrypted
+        if reader.encrypted:
+            raise SigningError(
+                "the PDF is encrypted; digitize signs and verifies unencrypted PDFs",
+                code="sign.encrypted",
+            )
         reader.embedded_signatures  # noqa: B018 - parses the form tree now
     except (PdfError, ValueError, KeyError, TypeError) as err:
         raise SigningError(
@@ -142,11 +146,6 @@ def open_pdf(data: bytes) -> PdfFileReader:
             "repair or regenerate it (e.g. qpdf) and try again",
             code="sign.damaged_pdf",
         ) from err
-    if encrypted:
-        raise SigningError(
-            "the PDF is encrypted; digitize signs and verifies unencrypted PDFs only",
-            code="sign.encrypted",
-        )
     return reader
 
 
@@ -234,10 +233,9 @@ def subject_of(cert: asn1_x509.Certificate) -> str:
 def _report(sig: EmbeddedPdfSignature, status: PdfSignatureStatus) -> SignatureReport:
     timestamp = status.timestamp_validity
     pades = sig.sig_object.get("/SubFilter") == _PADES_SUBFILTER
+    level = "B-T" if timestamp is not None else "B-B"
     if not pades:
         level = "non-PAdES"
-    else:
-        level = "B-T" if timestamp is not None else "B-B"
     modification = status.modification_level
     coverage = status.coverage
     summary_vi, summary_en = _summaries(status)
@@ -293,7 +291,10 @@ def _summaries(status: PdfSignatureStatus) -> tuple[str, str]:
 
 def _changes_phrases(status: PdfSignatureStatus) -> tuple[str, str]:
     if status.modification_level == ModificationLevel.NONE:
-        return ("tài liệu không thay đổi sau khi ký", "document unchanged since signing")
+        return (
+            "tài liệu không thay đổi sau khi ký",
+            "document unchanged since signing",
+        )
     if status.docmdp_ok:
         return (
             "sau khi ký chỉ có bổ sung được phép (như chữ ký khác)",

@@ -1,0 +1,205 @@
+"""Values printed after their labels: same line after `:`, or on the next line.
+
+Addresses may wrap onto following lines; with Tesseract's word boxes a wrapped line
+must sit below the value and not further left than its label (text under the photo
+of a card, such as `Có giá trị đến`, is further left).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from digitize.extract.dates import parse_date
+from digitize.extract.idnumber import find_number
+from digitize.extract.labels import LabelHit, Unit, find_labels, units_of
+from digitize.extract.layout import Line, is_mrz_like
+from digitize.extract.names import fold, nfc
+from digitize.records import Word
+
+__all__ = ["PrintedValue", "read_printed"]
+
+_WRAPPING = frozenset({"place_of_origin", "place_of_birth", "residence"})
+_MAX_WRAPPED_LINES = 2
+_TEXT_ONLY_CONF = 0.75  # word confidence assumed when only page text is known
+_LOOSE_PENALTY = 0.9  # a number found without its label
+_LEAD = re.compile(r"^[\s:;.,/|\-_…=]+")
+_TAIL = re.compile(r"[\s:;,/|\-_…=]+$|\s*\.{2,}$")
+_LEADERS = re.compile(r"[.…_]{2,}")
+
+
+@dataclass(frozen=True)
+class PrintedValue:
+    """The printed text of one field and Tesseract's confidence in it (0-1)."""
+
+    text: str
+    conf: float
+
+
+@dataclass
+class _Parsed:
+    """One line with its folded units and label hits."""
+
+    line: Line
+    units: list[Unit]
+    hits: list[LabelHit]
+
+
+def read_printed(lines: list[Line]) -> dict[str, PrintedValue]:
+    """The first value found for each labelled field in `lines`."""
+    parsed = [_parse(line) for line in lines]
+    values: dict[str, PrintedValue] = {}
+    used: set[int] = set()
+    for index, row in enumerate(parsed):
+        if index in used or is_mrz_like(row.line):
+            continue
+        for number, hit in enumerate(row.hits):
+            if not hit.field or hit.field in values or _is_second_half(row, number):
+                continue
+            found = _read_value(parsed, index, number, used)
+            if found is not None:
+                values[hit.field] = found
+    if "id_number" not in values:
+        loose = _find_loose_pin(parsed, used)
+        if loose:
+            values["id_number"] = loose
+    return values
+
+
+def _find_loose_pin(parsed: list[_Parsed], used: set[int]) -> PrintedValue | None:
+    """A 12-digit number on a line of its own making, when its label was misread.
+
+    Tesseract reads the small `Số / No.:` of a chip card as `ss/xo:` at times; a
+    12-digit run elsewhere than in the MRZ is then still the PIN.
+    """
+    for index, row in enumerate(parsed):
+        if index in used or is_mrz_like(row.line):
+            continue
+        number = find_number(row.line.text, 12)
+        if number:
+            words = _words(row.line, 0, len(row.line.tokens))
+            best = max((conf for text, conf in words if number[-4:] in text), default=0)
+            return PrintedValue(number, best * _LOOSE_PENALTY)
+    return None
+
+
+def _parse(line: Line) -> _Parsed:
+    units = units_of(line.tokens)
+    return _Parsed(line, units, find_labels(units))
+
+
+def _is_second_half(row: _Parsed, number: int) -> bool:
+    """An English label right after the Vietnamese one of the same field."""
+    if number == 0:
+        return False
+    before, hit = row.hits[number - 1], row.hits[number]
+    return before.field == hit.field and before.end == hit.start
+
+
+def _value_tokens(row: _Parsed, number: int) -> tuple[int, int]:
+    """Token range [first, stop) of the value after label hit `number`."""
+    hit = row.hits[number]
+    while number + 1 < len(row.hits) and _is_second_half(row, number + 1):
+        number += 1
+        hit = row.hits[number]
+    first = row.units[hit.end - 1].token + 1
+    following = row.hits[number + 1] if number + 1 < len(row.hits) else None
+    stop = row.units[following.start].token if following else len(row.line.tokens)
+    return first, max(first, stop)
+
+
+def _read_value(
+    parsed: list[_Parsed], index: int, number: int, used: set[int]
+) -> PrintedValue | None:
+    row, field = parsed[index], parsed[index].hits[number].field
+    first, stop = _value_tokens(row, number)
+    words = _words(row.line, first, stop)
+    is_last = stop == len(row.line.tokens)
+    below = index
+    if not _clean(" ".join(row.line.tokens[first:stop])) and is_last:
+        found = _next_value_line(parsed, index, field, used)
+        if found is None:
+            return None
+        below = found
+        words = _words(parsed[below].line, 0, _first_label_token(parsed[below]))
+    if field in _WRAPPING and is_last:
+        words += _wrapped_lines(parsed, below, row.line.words[:1], used)
+    text = _clean(" ".join(w[0] for w in words))
+    if not text or not _is_plausible(field, text):
+        return None
+    used.add(below)
+    return PrintedValue(nfc(text), _mean_conf(words))
+
+
+def _mean_conf(words: list[tuple[str, float]]) -> float:
+    """Mean confidence of the words that hold a letter or digit (not `_` or `:`)."""
+    scored = [conf for text, conf in words if re.search(r"[^\W_]", text)]
+    return sum(scored) / len(scored) if scored else 0.0
+
+
+def _words(line: Line, first: int, stop: int) -> list[tuple[str, float]]:
+    """(token, confidence 0-1) pairs of a token range."""
+    if not line.words:
+        return [(t, _TEXT_ONLY_CONF) for t in line.tokens[first:stop]]
+    return [(w.text, max(0.0, w.conf) / 100) for w in line.words[first:stop]]
+
+
+def _first_label_token(row: _Parsed) -> int:
+    return row.units[row.hits[0].start].token if row.hits else len(row.line.tokens)
+
+
+def _next_value_line(
+    parsed: list[_Parsed], index: int, field: str, used: set[int]
+) -> int | None:
+    """The next line when it starts with a plausible value rather than a label."""
+    below = index + 1
+    if below >= len(parsed) or below in used or is_mrz_like(parsed[below].line):
+        return None
+    row = parsed[below]
+    text = _clean(" ".join(row.line.tokens[: _first_label_token(row)]))
+    return below if text and _is_plausible(field, text) else None
+
+
+def _wrapped_lines(
+    parsed: list[_Parsed], index: int, label_words: list[Word], used: set[int]
+) -> list[tuple[str, float]]:
+    """Words of the lines an address wraps onto after line `index`."""
+    words: list[tuple[str, float]] = []
+    for below in range(index + 1, min(index + 1 + _MAX_WRAPPED_LINES, len(parsed))):
+        row = parsed[below]
+        if below in used or row.hits or is_mrz_like(row.line):
+            break
+        if not _is_below(parsed[below - 1].line, row.line, label_words):
+            break
+        if not re.search(r"[^\W\d_]{2,}", row.line.text):
+            break
+        words += _words(row.line, 0, len(row.line.tokens))
+        used.add(below)
+    return words
+
+
+def _is_below(above: Line, line: Line, label_words: list[Word]) -> bool:
+    """With boxes: close under the line above and not left of the label."""
+    if not above.words or not line.words or not label_words:
+        return True
+    height = max(w.height for w in above.words)
+    gap = min(w.top for w in line.words) - max(w.top + w.height for w in above.words)
+    left_ok = line.words[0].left >= label_words[0].left - height
+    return gap <= 1.5 * height and left_ok
+
+
+def _clean(text: str) -> str:
+    text = _LEADERS.sub(" ", text)
+    text = _TAIL.sub("", _LEAD.sub("", text))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _is_plausible(field: str, text: str) -> bool:
+    """A cheap test that `text` could be a value of `field`."""
+    if field in ("id_number", "old_id_number"):
+        return bool(find_number(text, 12) or find_number(text, 9))
+    if field.endswith("_date") or field == "date_of_birth":
+        return parse_date(text) is not None or sum(c.isdigit() for c in text) >= 4
+    if field == "sex":
+        return fold(text).split()[:1] in (["NAM"], ["NU"], ["MALE"], ["FEMALE"])
+    return bool(re.search(r"[^\W\d_]{2,}", text))

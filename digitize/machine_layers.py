@@ -1,0 +1,181 @@
+"""Machine-readable layers of a page image: QR payloads and the MRZ of a card back.
+
+QR codes are decoded with zxing-cpp on a downscaled page (full size only when the
+downscaled one shows none), keeping the payload's UTF-8 text intact. The MRZ band is
+located from the page's OCR words, cropped, binarised, scaled and read again with
+Tesseract's `eng` model; its lines come back cleaned to `A-Z 0-9 <`, 30 characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+
+import zxingcpp
+from PIL import Image, ImageOps
+
+from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
+from digitize.records import Word
+from digitize.tools.tesseract import ocr_image
+
+__all__ = ["read_machine_layers", "read_mrz_lines", "read_qr_payloads"]
+
+log = logging.getLogger(__name__)
+
+_QR_MAX_SIDE_PX = 1800  # enough for a card QR on an A4 copy at 300 dpi
+_MRZ_WIDTH = 30
+_MRZ_TEXT_PX = 48  # character height Tesseract reads OCR-B best at, after scaling
+_MRZ_LIKE = re.compile(r"<<|«|^[I1lT][DO0][VW]NM|^IDVN|[<K«]{5,}")
+_WORD_LINE = tuple[int, int, int]
+_WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"}
+
+
+def read_machine_layers(
+    image: Image.Image, words: list[Word]
+) -> tuple[list[str], list[str]]:
+    """(QR payloads, MRZ lines) of an upright page image and its OCR words."""
+    return read_qr_payloads(image), read_mrz_lines(image, words)
+
+
+def read_qr_payloads(image: Image.Image) -> list[str]:
+    """Text of every QR code on the page, decoded as UTF-8 when it is UTF-8."""
+    gray = image.convert("L")
+    scale = min(1.0, _QR_MAX_SIDE_PX / max(gray.size))
+    found = []
+    if scale < 1.0:
+        small = gray.resize((round(gray.width * scale), round(gray.height * scale)))
+        found = _decode_qr(small)
+    if not found:
+        found = _decode_qr(gray)
+    log.debug("QR: %d found", len(found))
+    return found
+
+
+def _decode_qr(image: Image.Image) -> list[str]:
+    payloads = []
+    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+        try:
+            payloads.append(bytes(code.bytes).decode("utf-8"))
+        except UnicodeDecodeError:
+            # Not UTF-8 (an ECI-tagged or Shift-JIS payload): zxing's own decoding.
+            payloads.append(code.text)
+    return payloads
+
+
+def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
+    """The three MRZ lines of a card back on the page, or [] when there is none."""
+    band = _mrz_band(words, image.size)
+    if band is None:
+        return []
+    crop = _prepare_band(image.crop(band), _band_text_height(words, band))
+    lines: list[str] = []
+    # The whitelist keeps `<` from being read as `c` or `«`; without it as a fallback
+    # because a whitelist can also empty a word (tesseract #3485).
+    for config in (_WHITELIST, None):
+        result = ocr_image(crop, lang="eng", psm=6, dpi=300, config=config)
+        lines = _pick_mrz_lines(result.text.splitlines())
+        if lines:
+            break
+    log.debug("MRZ: band %s, %d lines", band, len(lines))
+    return lines
+
+
+def _group_lines(words: list[Word]) -> dict[_WORD_LINE, list[Word]]:
+    lines: dict[_WORD_LINE, list[Word]] = {}
+    for word in words:
+        lines.setdefault((word.block, word.par, word.line), []).append(word)
+    return lines
+
+
+def _mrz_band(
+    words: list[Word], size: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """Box around the OCR lines that look like MRZ, widened to three full lines."""
+    hits = [
+        line
+        for line in _group_lines(words).values()
+        if _looks_like_mrz("".join(w.text for w in line))
+    ]
+    if not hits:
+        return None
+    boxes = [w for line in hits for w in line]
+    height = statistics.median(w.height for w in boxes)
+    left = min(w.left for w in boxes)
+    right = max(w.left + w.width for w in boxes)
+    top = min(w.top for w in boxes)
+    bottom = max(w.top + w.height for w in boxes)
+    missing = max(0, 3 - len(hits)) * 1.3 * height  # lines the first OCR did not see
+    char = (right - left) / _MRZ_WIDTH
+    box = (
+        left - 2 * char,
+        top - height * 0.6 - missing,
+        right + 2 * char,
+        bottom + height * 0.6 + missing,
+    )
+    width, page_height = size
+    return (
+        max(0, round(box[0])),
+        max(0, round(box[1])),
+        min(width, round(box[2])),
+        min(page_height, round(box[3])),
+    )
+
+
+def _looks_like_mrz(text: str) -> bool:
+    """Long, nearly all MRZ characters, and with fillers or the `IDVNM` opening."""
+    if len(text) < 20 or not _MRZ_LIKE.search(text):
+        return False
+    return len(re.findall(r"[A-Z0-9<«]", text)) >= 0.8 * len(text)
+
+
+def _band_text_height(words: list[Word], band: tuple[int, int, int, int]) -> float:
+    inside = [
+        w.height
+        for w in words
+        if band[1] <= w.top and w.top + w.height <= band[3] and _MRZ_LIKE.search(w.text)
+    ]
+    return statistics.median(inside) if inside else _MRZ_TEXT_PX
+
+
+def _prepare_band(crop: Image.Image, text_px: float) -> Image.Image:
+    """Grey, contrast-stretched, scaled to a good text height, then black and white."""
+    gray = ImageOps.autocontrast(crop.convert("L"), cutoff=1)
+    scale = _MRZ_TEXT_PX / max(text_px, 1.0)
+    if abs(scale - 1.0) > 0.15:
+        size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+        gray = gray.resize(size, Image.Resampling.LANCZOS)
+    threshold = _otsu_threshold(gray)
+    return gray.point(lambda v: 255 if v > threshold else 0, mode="L")
+
+
+def _otsu_threshold(gray: Image.Image) -> int:
+    """The grey level that best splits ink from paper (Otsu's method)."""
+    histogram = gray.histogram()
+    total = sum(histogram)
+    weighted = sum(i * n for i, n in enumerate(histogram))
+    best, best_level, below, below_weighted = 0.0, 127, 0, 0
+    for level, count in enumerate(histogram):
+        below += count
+        below_weighted += level * count
+        above = total - below
+        if below == 0 or above == 0:
+            continue
+        mean_low = below_weighted / below
+        mean_high = (weighted - below_weighted) / above
+        spread = below * above * (mean_low - mean_high) ** 2
+        if spread > best:
+            best, best_level = spread, level
+    return best_level
+
+
+def _pick_mrz_lines(texts: list[str]) -> list[str]:
+    """The three fitted 30-character lines from the `IDVNM` line on, if they check."""
+    # A short name line (`DO<<MINH<DAT<<<`) is still a line: keep 8 characters up.
+    cleaned = [c for c in (clean_mrz_line(t) for t in texts) if len(c) >= 8]
+    for start in range(len(cleaned) - 1):
+        lines = fit_td1_lines(cleaned[start : start + 3])
+        parsed = parse_td1(lines) if lines else None
+        if lines and parsed is not None and parsed.checks_passed:
+            return lines
+    return []
