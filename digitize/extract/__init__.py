@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from digitize.extract.layout import Segment, page_lines, split_papers
-from digitize.extract.merge import merge_fields
+from digitize.extract.merge import cross_check_sides, merge_fields
 from digitize.extract.mrz import MrzData, parse_td1
 from digitize.extract.printed import read_printed
 from digitize.extract.qr import QrData, parse_qr_payload
@@ -134,16 +134,10 @@ def _make_paper(page_index: int, slot: _Slot) -> Paper:
 
 
 def _check_sides(papers: list[Paper]) -> None:
-    """Front and back of one card on one page must show the same number."""
-    numbers = [(p, p.fields["id_number"]) for p in papers if "id_number" in p.fields]
-    if len(numbers) != 2 or numbers[0][0].paper_type == numbers[1][0].paper_type:
+    """Cross-check the two sides when a page holds one card's front and back."""
+    if len(papers) != 2:
         return
-    (_, a), (_, b) = numbers
-    if a.value == b.value:
-        a.checks_passed.append("front.vs.back")
-        b.checks_passed.append("front.vs.back")
-        return
-    for paper, number in numbers:
-        number.checks_failed.append("front.vs.back")
-        number.confidence = min(number.confidence, 0.6)
-        paper.warnings.append("id_number: front and back of the page disagree")
+    sides = {p.paper_type.rpartition("_")[2]: p for p in papers}
+    families = {p.paper_type.rpartition("_")[0] for p in papers}
+    if sides.keys() == {"front", "back"} and len(families) == 1:
+        cross_check_sides(sides["front"], sides["back"])

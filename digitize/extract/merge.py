@@ -15,9 +15,9 @@ from rapidfuzz import fuzz
 from digitize.extract.idnumber import check_pin, pin_birth_year, pin_sex
 from digitize.extract.names import fold
 from digitize.extract.sources import is_hard_failure
-from digitize.records import Field
+from digitize.records import Field, Paper
 
-__all__ = ["merge_fields"]
+__all__ = ["cross_check_sides", "merge_fields"]
 
 _PRIORITY = {"qr": 0, "mrz": 1, "ocr": 2}
 _CORROBORATED_CONF = 0.95
@@ -154,3 +154,21 @@ def _settle_confidence(field: Field) -> None:
     if corroborated and not field.checks_failed:
         field.confidence = max(field.confidence, _CORROBORATED_CONF)
     field.confidence = round(min(field.confidence, 0.99), 3)
+
+
+def cross_check_sides(front: Paper, back: Paper) -> None:
+    """Compare the fields two sides of one card both show (`front.vs.back`)."""
+    for name in sorted(front.fields.keys() & back.fields.keys()):
+        a, b = front.fields[name], back.fields[name]
+        if is_hard_failure(a.checks_failed) or is_hard_failure(b.checks_failed):
+            continue
+        verdict = _compare(name, a.value, b.value)
+        if verdict == "agree":
+            for field in (a, b):
+                field.checks_passed.append("front.vs.back")
+                _settle_confidence(field)
+        elif verdict == "differ":
+            for paper, field in ((front, a), (back, b)):
+                field.checks_failed.append("front.vs.back")
+                field.confidence = min(field.confidence, _DISAGREED_CONF)
+                paper.warnings.append(f"{name}: front and back disagree")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import stat
 import threading
 from pathlib import Path
@@ -175,6 +176,8 @@ def test_wrong_passphrase_is_clear_and_secret_free(
     secret: str | None,
 ) -> None:
     monkeypatch.delenv("DIGITIZE_TEST_KEY_PASS", raising=False)
+    # The CLI's logging set-up stops propagation; caplog listens at the root.
+    monkeypatch.setattr(logging.getLogger("digitize"), "propagate", True)
     if secret:
         monkeypatch.setenv("DIGITIZE_TEST_KEY_PASS", secret)
     settings = _settings(

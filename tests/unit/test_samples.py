@@ -17,6 +17,7 @@ from PIL import Image
 from digitize.extract.mrz import check_digit
 from samples import generate as generate_module
 from samples.generate import _make_persons, generate, main
+from samples.pages import CORPUS
 from samples.plans import PLANS
 
 PROVINCES_2016 = {
@@ -130,8 +131,7 @@ def test_planted_phrase_occurs_once(demo):
         if phrase in page["text"]
     ]
     assert hits == [truth["planted"]["file"]]
-    corpus = Path("samples/corpus/ke-hoach-cai-cach-tthc-duc-co.txt")
-    assert phrase not in unicodedata.normalize("NFC", corpus.read_text("utf-8"))
+    assert phrase not in unicodedata.normalize("NFC", CORPUS.read_text("utf-8"))
 
 
 def test_mrz_check_digits_are_valid(demo):
@@ -265,6 +265,15 @@ def test_cli_refuses_a_folder_it_did_not_write(tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 2
     assert "choose an empty --out directory" in capsys.readouterr().err
     assert (foreign / "keep.txt").exists()
+
+
+def test_full_plan_is_bigger_and_keeps_the_demo():
+    demo, full = PLANS["demo"], PLANS["full"]
+    assert full.files[: len(demo.files)] == demo.files
+    assert len(full.persons) == 6
+    documents = [p for f in full.files for p in f.pages if p.content.startswith("doc")]
+    assert len(documents) >= 20
+    assert sum("planted" in p.content for p in documents) == 1
 
 
 def test_unknown_set_is_rejected(tmp_path):

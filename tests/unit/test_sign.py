@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import unicodedata
@@ -426,8 +427,12 @@ def test_sign_inside_a_running_event_loop(settings: Settings) -> None:
 
 
 def test_logs_hold_no_certificate_subject(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The CLI's logging set-up stops propagation; caplog listens at the root.
+    monkeypatch.setattr(logging.getLogger("digitize"), "propagate", True)
     with caplog.at_level("DEBUG", logger="digitize"):
         result = sign_pdf(make_pdf(), settings)
         verify_pdf(result.data, settings)
