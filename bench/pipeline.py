@@ -23,18 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitize.config import load_settings  # noqa: E402
-from digitize.extract import extract_papers  # noqa: E402
-from digitize.ingest import Watcher  # noqa: E402
-from digitize.keys import ensure_signing_key  # noqa: E402
-from digitize.machine_layers import read_machine_layers  # noqa: E402
-from digitize.ocr import ocr_page  # noqa: E402
-from digitize.pages import iter_pages, sniff_format  # noqa: E402
-from digitize.pdf import build_searchable_pdf, encode_page_image  # noqa: E402
-from digitize.records import PageEvidence  # noqa: E402
-from digitize.sign import sign_pdf  # noqa: E402
-from digitize.store import Catalog, DocumentRecord, sha256_file, write_blob  # noqa: E402
-from samples.generate import generate  # noqa: E402
+from digitize.config import load_settings
+from digitize.extract import extract_papers
+from digitize.ingest import Watcher
+from digitize.keys import ensure_signing_key
+from digitize.machine_layers import read_machine_layers
+from digitize.ocr import ocr_page
+from digitize.pages import iter_pages, sniff_format
+from digitize.pdf import build_searchable_pdf, encode_page_image
+from digitize.records import PageEvidence
+from digitize.sign import sign_pdf
+from digitize.store import Catalog, DocumentRecord, sha256_file, write_blob
+from samples.generate import generate
 
 STAGES = ("raster", "ocr", "extract", "pdf", "sign", "store")
 
@@ -69,12 +69,19 @@ def _staged(files, settings, catalog) -> tuple[Meter, int]:
     meter, pages_done = Meter(), 0
     for path in files:
         fmt = sniff_format(path.read_bytes()[:2048])
-        pages = meter.measure("raster", lambda: list(
-            iter_pages(path, fmt, dpi=settings.ocr_dpi, max_pixels=settings.max_pixels)))
+        pages = meter.measure(
+            "raster",
+            lambda: list(
+                iter_pages(
+                    path, fmt, dpi=settings.ocr_dpi, max_pixels=settings.max_pixels
+                )
+            ),
+        )
         read, evidence = [], []
         for page in pages:
-            ocr, upright = meter.measure("ocr", ocr_page, page.image, page.index,
-                                         page.dpi, settings)
+            ocr, upright = meter.measure(
+                "ocr", ocr_page, page.image, page.index, page.dpi, settings
+            )
             qr, mrz = meter.measure("extract", read_machine_layers, upright, ocr.words)
             evidence.append(PageEvidence(page.index, ocr.text, ocr.words, qr, mrz))
             read.append((ocr, meter.measure("pdf", encode_page_image, upright)))
@@ -87,9 +94,16 @@ def _staged(files, settings, catalog) -> tuple[Meter, int]:
             write_blob(settings.repository, path, "." + fmt)
             write_blob(settings.repository, unsigned, ".unsigned.pdf")
             write_blob(settings.repository, signed.data, ".signed.pdf")
-            catalog.add_document(DocumentRecord(
-                sha256=sha, original_name=path.name, format=fmt,
-                size_bytes=path.stat().st_size, pages=[o for o, _ in read], papers=papers))
+            catalog.add_document(
+                DocumentRecord(
+                    sha256=sha,
+                    original_name=path.name,
+                    format=fmt,
+                    size_bytes=path.stat().st_size,
+                    pages=[o for o, _ in read],
+                    papers=papers,
+                )
+            )
 
         meter.measure("store", store)
         pages_done += len(pages)
@@ -113,7 +127,9 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="digitize-bench-"))
     try:
         generate(root / "samples", seed=args.seed, set_name=args.set)
-        files = sorted(p for p in (root / "samples" / "inbox").rglob("*") if p.is_file())
+        files = sorted(
+            p for p in (root / "samples" / "inbox").rglob("*") if p.is_file()
+        )
         base = replace(load_settings(), watch_settle_s=0.0, watch_poll_s=0.05)
         staged = replace(base, home=root / "staged", ocr_workers=1)
         ensure_signing_key(staged)
@@ -130,20 +146,30 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\n{len(files)} files, {pages} pages, set '{args.set}', {os.cpu_count()} cores\n")
-    print(f"{'stage':<10}{'wall s':>9}{'CPU s/page':>12}{'pages/min':>11}{'peak MB':>10}")
+    print(
+        f"\n{len(files)} files, {pages} pages, set '{args.set}', {os.cpu_count()} cores\n"
+    )
+    print(
+        f"{'stage':<10}{'wall s':>9}{'CPU s/page':>12}{'pages/min':>11}{'peak MB':>10}"
+    )
     for stage in STAGES:
         rate = 60 * pages / meter.wall[stage] if meter.wall[stage] else float("inf")
         peak = f"{meter.peak_mb[stage]:.1f}"
         if stage == "ocr":
             peak += f" (+{kids_rss:.0f} tesseract RSS)"
-        print(f"{stage:<10}{meter.wall[stage]:>9.2f}{meter.cpu[stage] / pages:>12.3f}"
-              f"{rate:>11.1f}  {peak}")
+        print(
+            f"{stage:<10}{meter.wall[stage]:>9.2f}{meter.cpu[stage] / pages:>12.3f}"
+            f"{rate:>11.1f}  {peak}"
+        )
     total = sum(meter.wall.values())
-    print(f"{'all':<10}{total:>9.2f}{sum(meter.cpu.values()) / pages:>12.3f}"
-          f"{60 * pages / total:>11.1f}   (one page at a time)")
-    print(f"\nend to end, pages in parallel: {e2e_pages} pages in {wall:.1f} s = "
-          f"{60 * e2e_pages / wall:.1f} pages/min, {cpu / e2e_pages:.2f} CPU s/page")
+    print(
+        f"{'all':<10}{total:>9.2f}{sum(meter.cpu.values()) / pages:>12.3f}"
+        f"{60 * pages / total:>11.1f}   (one page at a time)"
+    )
+    print(
+        f"\nend to end, pages in parallel: {e2e_pages} pages in {wall:.1f} s = "
+        f"{60 * e2e_pages / wall:.1f} pages/min, {cpu / e2e_pages:.2f} CPU s/page"
+    )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,14 @@ __all__ = ["main"]
 log = logging.getLogger(__name__)
 
 _SUMMARY_COLUMNS = (
-    ("file", 34), ("status", 10), ("pages", 5), ("seconds", 7), ("persons", 7),
-    ("fields", 6), ("signed", 6), ("validated", 9),
+    ("file", 34),
+    ("status", 10),
+    ("pages", 5),
+    ("seconds", 7),
+    ("persons", 7),
+    ("fields", 6),
+    ("signed", 6),
+    ("validated", 9),
 )
 
 
@@ -30,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="settings file (TOML)")
     common.add_argument("--json", action="store_true", help="JSON on stdout")
     parser = argparse.ArgumentParser(
-        prog="digitize", parents=[common],
+        prog="digitize",
+        parents=[common],
         description="Digitize scanned dossiers: OCR, identity fields, signed PDFs.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,10 +77,18 @@ def format_summary(outcomes: list[Any]) -> str:
     rows = [head, "-" * len(head)]
     for out in outcomes:
         values = (
-            out.name[-34:], out.status, out.pages, f"{out.seconds:.1f}", out.persons,
-            out.fields, "yes" if out.signed else "no", "yes" if out.validated else "no",
+            out.name[-34:],
+            out.status,
+            out.pages,
+            f"{out.seconds:.1f}",
+            out.persons,
+            out.fields,
+            "yes" if out.signed else "no",
+            "yes" if out.validated else "no",
         )
-        rows.append("  ".join(f"{v!s:<{w}}" for v, (_, w) in zip(values, _SUMMARY_COLUMNS)))
+        rows.append(
+            "  ".join(f"{v!s:<{w}}" for v, (_, w) in zip(values, _SUMMARY_COLUMNS, strict=True))
+        )
         if out.status == "failed":
             rows.append(f"    -> {out.error_code} at {out.error_stage}: {out.message}")
     return "\n".join(rows)
@@ -117,7 +132,9 @@ def _cmd_find(args: argparse.Namespace, settings: Settings) -> int:
         people = find_by_name(catalog, args.name, args.dob)
     else:
         raise DigitizeError("give --id NUMBER or --name NAME", code="query.empty")
-    _print(people, args.json, "\n\n".join(format_person(p) for p in people) or "no match")
+    _print(
+        people, args.json, "\n\n".join(format_person(p) for p in people) or "no match"
+    )
     return 0 if people else 10
 
 
@@ -126,8 +143,11 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from digitize.store import Catalog
 
     hits = search_text(Catalog(settings.catalog), args.text, args.limit)
-    lines = [f"{h['document_id']}  p.{h['page']:<3} {h['unit']}/{h['dossier']}  "
-             f"{h['snippet']}" for h in hits]
+    lines = [
+        f"{h['document_id']}  p.{h['page']:<3} {h['unit']}/{h['dossier']}  "
+        f"{h['snippet']}"
+        for h in hits
+    ]
     _print(hits, args.json, "\n".join(lines) or "no match")
     return 0 if hits else 10
 
@@ -147,8 +167,12 @@ def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     reports = verify_pdf(args.file.read_bytes(), settings)
     data = [report_to_dict(r) for r in reports]
-    text = "\n".join(f"{d['field_name']}: {d['summary_en']}\n  {d['summary_vi']}"
-                     for d in data) or "the file has no signature"
+    text = (
+        "\n".join(
+            f"{d['field_name']}: {d['summary_en']}\n  {d['summary_vi']}" for d in data
+        )
+        or "the file has no signature"
+    )
     _print(data, args.json, text)
     return 0 if reports and all(r.trusted and r.intact for r in reports) else 7
 
@@ -168,9 +192,14 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 _COMMANDS = {
-    "ingest": _cmd_ingest, "watch": _cmd_watch, "find": _cmd_find,
-    "search": _cmd_search, "show": _cmd_show, "verify": _cmd_verify,
-    "keys": _cmd_keys, "demo": _cmd_demo,
+    "ingest": _cmd_ingest,
+    "watch": _cmd_watch,
+    "find": _cmd_find,
+    "search": _cmd_search,
+    "show": _cmd_show,
+    "verify": _cmd_verify,
+    "keys": _cmd_keys,
+    "demo": _cmd_demo,
 }
 
 

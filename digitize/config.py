@@ -34,9 +34,14 @@ class Settings:
     ocr_lang: str = _setting("vie", "Tesseract language(s), e.g. vie or vie+eng")
     ocr_dpi: int = _setting(300, "raster resolution for PDF pages", 100, 600)
     ocr_workers: int = _setting(0, "pages OCR'd in parallel; 0 = one per core", 0, 64)
-    ocr_timeout_s: float = _setting(180.0, "wall-clock limit per Tesseract run", 5, 3600)
+    ocr_timeout_s: float = _setting(
+        180.0, "wall-clock limit per Tesseract run", 5, 3600
+    )
     osd_below_conf: float = _setting(
-        70.0, "run orientation detection when mean word confidence is below this", 0, 100
+        70.0,
+        "run orientation detection when mean word confidence is below this",
+        0,
+        100,
     )
     osd_min_conf: float = _setting(
         1.5, "minimum OSD confidence needed to turn a page", 0, 100
@@ -61,7 +66,9 @@ class Settings:
     )
     sign_copy_type: str = _setting("SAO Y", "copy type printed on the stamp")
     sign_reason: str = _setting("Số hóa hồ sơ", "reason recorded in the signature")
-    sign_location: str = _setting("Bộ phận một cửa", "location recorded in the signature")
+    sign_location: str = _setting(
+        "Bộ phận một cửa", "location recorded in the signature"
+    )
     watch_settle_s: float = _setting(
         2.0, "quiet period before a file in the inbox is taken", 0, 3600
     )
@@ -185,7 +192,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 def _checked(name: str, raw: Any, origin: str, spec: Any) -> Any:
     value = _coerce(name, raw, spec.type, origin)
     lo, hi = spec.metadata["lo"], spec.metadata["hi"]
-    if lo is not None and value < lo or hi is not None and value > hi:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(
             f"setting '{name}' from {origin} is {value}; allowed {lo} to {hi}"
         )

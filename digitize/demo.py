@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ def _card_check(catalog: Catalog, truth: dict[str, Any]) -> tuple[int, int, list
     found, lines = 0, []
     for person in truth["persons"]:
         row = catalog.db.execute(
-            "SELECT date_of_birth FROM persons WHERE id_number = ?", (person["id_number"],)
+            "SELECT date_of_birth FROM persons WHERE id_number = ?",
+            (person["id_number"],),
         ).fetchone()
         ok = row is not None
         found += ok
@@ -62,12 +63,22 @@ def run_demo(settings: Settings, *, seed: int = 7, as_json: bool = False) -> int
     outcomes = Watcher(inbox, replace(settings, watch_settle_s=0.0), catalog).drain()
     found, total, lines = _card_check(catalog, truth)
     if as_json:
-        json.dump({"files": [o.__dict__ for o in outcomes], "cards_found": found,
-                   "cards": total}, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(
+            {
+                "files": [o.__dict__ for o in outcomes],
+                "cards_found": found,
+                "cards": total,
+            },
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
         sys.stdout.write(format_summary(outcomes) + "\n\nIdentity cards:\n")
-        sys.stdout.write("\n".join(lines) + f"\n{found}/{total} ID numbers found; "
-                         f"catalog {settings.catalog}\n")
+        sys.stdout.write(
+            "\n".join(lines) + f"\n{found}/{total} ID numbers found; "
+            f"catalog {settings.catalog}\n"
+        )
     failed = [o for o in outcomes if o.status == "failed" or not o.validated]
     return 0 if found == total and not failed else 1

@@ -30,6 +30,7 @@ class DigitizeError(Exception):
     stage = "unknown"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        """Keep the message; `code` overrides the class code for this instance."""
         super().__init__(message)
         if code is not None:
             self.code = code

@@ -45,7 +45,9 @@ class RedactFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", *, verbose: int = 0, quiet: bool = False) -> None:
+def configure_logging(
+    level: str = "INFO", *, verbose: int = 0, quiet: bool = False
+) -> None:
     """Install one stderr handler with the redaction filter on the `digitize` logger."""
     if verbose:
         level = "DEBUG"
@@ -56,7 +58,9 @@ def configure_logging(level: str = "INFO", *, verbose: int = 0, quiet: bool = Fa
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactFilter())
     logger.addHandler(handler)
     logger.propagate = False

@@ -43,13 +43,17 @@ def encode_page_image(image: Image.Image) -> EncodedImage:
     """Compress a page once: bilevel pages with Flate, grey and colour with JPEG."""
     if image.mode == "1":
         data = zlib.compress(image.tobytes(), 6)
-        return EncodedImage(data, image.width, image.height, "/DeviceGray", 1, "/FlateDecode")
+        return EncodedImage(
+            data, image.width, image.height, "/DeviceGray", 1, "/FlateDecode"
+        )
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=_JPEG_QUALITY, optimize=False)
     colorspace = "/DeviceGray" if image.mode == "L" else "/DeviceRGB"
-    return EncodedImage(buf.getvalue(), image.width, image.height, colorspace, 8, "/DCTDecode")
+    return EncodedImage(
+        buf.getvalue(), image.width, image.height, colorspace, 8, "/DCTDecode"
+    )
 
 
 @cache
@@ -60,7 +64,9 @@ def _glyphless_ttf() -> bytes:
     builder.setupCharacterMap({})
     empty = TTGlyphPen(None).glyph()
     builder.setupGlyf({".notdef": empty, "blank": empty})
-    builder.setupHorizontalMetrics({".notdef": (_GLYPH_WIDTH, 0), "blank": (_GLYPH_WIDTH, 0)})
+    builder.setupHorizontalMetrics(
+        {".notdef": (_GLYPH_WIDTH, 0), "blank": (_GLYPH_WIDTH, 0)}
+    )
     builder.setupHorizontalHeader(ascent=1000, descent=0)
     builder.setupNameTable({"familyName": "GlyphLessFont", "styleName": "Regular"})
     builder.setupOS2()
@@ -195,5 +201,7 @@ def build_searchable_pdf(pages: list[tuple[OcrPage, EncodedImage]]) -> bytes:
         _add_page(pdf, font, page, image)
     pdf.docinfo[pikepdf.Name.Producer] = pikepdf.String("digitize")
     buf = io.BytesIO()
-    pdf.save(buf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    pdf.save(
+        buf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate
+    )
     return buf.getvalue()

@@ -120,7 +120,11 @@ def _snippet(text: str, query: str) -> str:
     end = min(len(norm), hit + len(needle) + _SNIPPET_CHARS)
     piece = norm[start:hit] + "[" + norm[hit : hit + len(needle)] + "]"
     piece += norm[hit + len(needle) : end]
-    return ("…" if start else "") + piece.replace("\n", " ") + ("…" if end < len(norm) else "")
+    return (
+        ("…" if start else "")
+        + piece.replace("\n", " ")
+        + ("…" if end < len(norm) else "")
+    )
 
 
 def search_text(catalog: Catalog, query: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -140,15 +144,17 @@ def search_text(catalog: Catalog, query: str, limit: int = 20) -> list[dict[str,
     results = []
     for row in rows:
         words = " ".join(re.findall(r"\w+", row["text"].casefold()))
-        results.append({
-            "document_id": row["document_id"],
-            "page": row["idx"] + 1,
-            "original_name": row["original_name"],
-            "unit": row["unit"],
-            "dossier": row["dossier"],
-            "exact": exact in words,
-            "snippet": _snippet(row["text"], query),
-        })
+        results.append(
+            {
+                "document_id": row["document_id"],
+                "page": row["idx"] + 1,
+                "original_name": row["original_name"],
+                "unit": row["unit"],
+                "dossier": row["dossier"],
+                "exact": exact in words,
+                "snippet": _snippet(row["text"], query),
+            }
+        )
     results.sort(key=lambda r: not r["exact"])
     return results[:limit]
 
@@ -169,20 +175,27 @@ def show_document(catalog: Catalog, document_id: str) -> dict[str, Any]:
         raise NotFoundError(f"no document {document_id}")
     doc = dict(row)
     doc["pages_text"] = [
-        dict(p) for p in catalog.db.execute(
+        dict(p)
+        for p in catalog.db.execute(
             "SELECT idx, rotation, mean_conf, text FROM pages WHERE document_id = ?"
-            " ORDER BY idx", (doc["id"],))
+            " ORDER BY idx",
+            (doc["id"],),
+        )
     ]
     doc["fields"] = _fields_of(catalog, [doc["id"]])
     doc["persons"] = [
-        dict(p) for p in catalog.db.execute(
+        dict(p)
+        for p in catalog.db.execute(
             "SELECT p.id, p.id_number, p.full_name, p.date_of_birth FROM links l"
             " JOIN persons p ON p.id = l.person_id WHERE l.document_id = ?",
-            (doc["id"],))
+            (doc["id"],),
+        )
     ]
     doc["events"] = [
-        dict(e) for e in catalog.db.execute(
+        dict(e)
+        for e in catalog.db.execute(
             "SELECT ts, kind, detail FROM events WHERE document_id = ? ORDER BY id",
-            (doc["id"],))
+            (doc["id"],),
+        )
     ]
     return doc

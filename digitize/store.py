@@ -13,12 +13,13 @@ import os
 import sqlite3
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from digitize.errors import StorageError
 from digitize.extract.names import fold, nfc
@@ -166,7 +167,7 @@ def write_blob(repository: Path, data: bytes | Path, suffix: str) -> str:
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
+        Path(tmp).replace(target)
     except OSError as err:
         raise StorageError(f"cannot write blob {sha[:12]}: {err}") from err
     return sha
@@ -202,6 +203,7 @@ class Catalog:
     """The SQLite catalog: one connection, schema created on first use."""
 
     def __init__(self, path: Path) -> None:
+        """Open (and create if needed) the catalog at `path`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
@@ -212,7 +214,8 @@ class Catalog:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
         self.db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
         )
         self.db.commit()
 
@@ -239,7 +242,11 @@ class Catalog:
 
     def log_event(self, kind: str, document_id: str | None, detail: Any = "") -> None:
         """Append one event row (its own transaction)."""
-        text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)
+        text = (
+            detail
+            if isinstance(detail, str)
+            else json.dumps(detail, ensure_ascii=False)
+        )
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO events (ts, document_id, kind, detail) VALUES (?, ?, ?, ?)",
@@ -255,7 +262,12 @@ class Catalog:
             person_ids = self._link_persons(db, record)
             db.execute(
                 "INSERT INTO events (ts, document_id, kind, detail) VALUES (?, ?, ?, ?)",
-                (now_iso(), record.id, "stored", json.dumps({"pages": len(record.pages)})),
+                (
+                    now_iso(),
+                    record.id,
+                    "stored",
+                    json.dumps({"pages": len(record.pages)}),
+                ),
             )
         return person_ids
 
@@ -266,9 +278,22 @@ class Catalog:
             " signed_at, validated, seconds, created_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                r.id, r.sha256, nfc_keep(r.original_name), r.unit, r.dossier, r.format,
-                r.size_bytes, len(r.pages), r.unsigned_sha256, r.signed_sha256,
-                r.sign_level, r.signer, r.signed_at, int(r.validated), r.seconds, now_iso(),
+                r.id,
+                r.sha256,
+                nfc_keep(r.original_name),
+                r.unit,
+                r.dossier,
+                r.format,
+                r.size_bytes,
+                len(r.pages),
+                r.unsigned_sha256,
+                r.signed_sha256,
+                r.sign_level,
+                r.signer,
+                r.signed_at,
+                int(r.validated),
+                r.seconds,
+                now_iso(),
             ),
         )
 
@@ -277,8 +302,16 @@ class Catalog:
             text = nfc_keep(page.text)
             db.execute(
                 "INSERT INTO pages VALUES (?,?,?,?,?,?,?,?)",
-                (r.id, page.index, page.width_px, page.height_px, page.dpi,
-                 page.rotation_deg, page.mean_conf, text),
+                (
+                    r.id,
+                    page.index,
+                    page.width_px,
+                    page.height_px,
+                    page.dpi,
+                    page.rotation_deg,
+                    page.mean_conf,
+                    text,
+                ),
             )
             db.execute(
                 "INSERT INTO pages_fts (text, folded, document_id, idx) VALUES (?,?,?,?)",
@@ -290,9 +323,19 @@ class Catalog:
             for f in paper.fields.values():
                 db.execute(
                     "INSERT INTO fields VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.id, paper.page_index, paper.paper_type, f.name, f.value, f.raw,
-                     f.source, f.confidence, json.dumps(f.checks_passed),
-                     json.dumps(f.checks_failed), int(f.verified)),
+                    (
+                        r.id,
+                        paper.page_index,
+                        paper.paper_type,
+                        f.name,
+                        f.value,
+                        f.raw,
+                        f.source,
+                        f.confidence,
+                        json.dumps(f.checks_passed),
+                        json.dumps(f.checks_failed),
+                        int(f.verified),
+                    ),
                 )
 
     def _link_persons(self, db: sqlite3.Connection, r: DocumentRecord) -> list[int]:
@@ -310,8 +353,12 @@ class Catalog:
                 ids.append(person_id)
         return ids
 
-    def _upsert_person(self, db: sqlite3.Connection, id_number: str, paper: Paper) -> int:
-        row = db.execute("SELECT * FROM persons WHERE id_number = ?", (id_number,)).fetchone()
+    def _upsert_person(
+        self, db: sqlite3.Connection, id_number: str, paper: Paper
+    ) -> int:
+        row = db.execute(
+            "SELECT * FROM persons WHERE id_number = ?", (id_number,)
+        ).fetchone()
         name = paper.value("full_name")
         dob = paper.value("date_of_birth")
         sex = paper.value("sex")
@@ -319,14 +366,26 @@ class Catalog:
             cur = db.execute(
                 "INSERT INTO persons (id_number, full_name, name_key, date_of_birth, sex,"
                 " created_at) VALUES (?,?,?,?,?,?)",
-                (id_number, nfc(name) if name else None, fold(name) if name else None,
-                 dob, sex, now_iso()),
+                (
+                    id_number,
+                    nfc(name) if name else None,
+                    fold(name) if name else None,
+                    dob,
+                    sex,
+                    now_iso(),
+                ),
             )
             return int(cur.lastrowid or 0)
         db.execute(
             "UPDATE persons SET full_name = COALESCE(full_name, ?),"
             " name_key = COALESCE(name_key, ?), date_of_birth = COALESCE(date_of_birth, ?),"
             " sex = COALESCE(sex, ?) WHERE id = ?",
-            (nfc(name) if name else None, fold(name) if name else None, dob, sex, row["id"]),
+            (
+                nfc(name) if name else None,
+                fold(name) if name else None,
+                dob,
+                sex,
+                row["id"],
+            ),
         )
         return int(row["id"])

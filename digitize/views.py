@@ -1,4 +1,4 @@
-"""Plain-text tables of people and documents for the terminal (the CLI's `--json` skips these)."""
+"""Plain-text tables of people and documents for the terminal (not used with --json)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from digitize.logs import mask_id
 __all__ = ["format_document", "format_person"]
 
 _FIELD_ORDER = (
-    "id_number", "old_id_number", "full_name", "date_of_birth", "sex", "nationality",
-    "place_of_origin", "place_of_birth", "residence", "issue_date", "expiry_date",
+    "id_number",
+    "old_id_number",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "place_of_origin",
+    "place_of_birth",
+    "residence",
+    "issue_date",
+    "expiry_date",
 )
 
 
@@ -18,7 +27,10 @@ def _best_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     best: dict[str, dict[str, Any]] = {}
     for f in fields:
         held = best.get(f["name"])
-        if held is None or (f["verified"], f["confidence"]) > (held["verified"], held["confidence"]):
+        if held is None or (f["verified"], f["confidence"]) > (
+            held["verified"],
+            held["confidence"],
+        ):
             best[f["name"]] = f
     order = {name: i for i, name in enumerate(_FIELD_ORDER)}
     return sorted(best.values(), key=lambda f: order.get(f["name"], 99))
@@ -28,7 +40,9 @@ def _field_lines(fields: list[dict[str, Any]]) -> list[str]:
     lines = []
     for f in _best_fields(fields):
         mark = "verified" if f["verified"] else "CHECK"
-        failed = f" failed: {', '.join(f['checks_failed'])}" if f["checks_failed"] else ""
+        failed = (
+            f" failed: {', '.join(f['checks_failed'])}" if f["checks_failed"] else ""
+        )
         lines.append(
             f"  {f['name']:<16} {f['value']:<40} {f['source']:<4} "
             f"{f['confidence']:.2f} {mark}{failed}"
@@ -63,7 +77,10 @@ def format_document(doc: dict[str, Any]) -> str:
         f"  signed {doc['sign_level'] or 'no'} by {doc['signer'] or '-'} at "
         f"{doc['signed_at'] or '-'}  validated {'yes' if doc['validated'] else 'no'}",
         "People:",
-        *[f"  {mask_id(p['id_number'])}  {p['full_name'] or '?'}" for p in doc["persons"]],
+        *[
+            f"  {mask_id(p['id_number'])}  {p['full_name'] or '?'}"
+            for p in doc["persons"]
+        ],
         "Fields:",
         *_field_lines(doc["fields"]),
         "Pages:",

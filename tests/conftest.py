@@ -19,8 +19,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for key in list(os.environ):
         if key.startswith("DIGITIZE_"):
             monkeypatch.delenv(key)
-    return replace(load_settings(), home=tmp_path / "home", watch_settle_s=0.0,
-                   watch_poll_s=0.05)
+    return replace(
+        load_settings(), home=tmp_path / "home", watch_settle_s=0.0, watch_poll_s=0.05
+    )
 
 
 @pytest.fixture

@@ -225,7 +225,7 @@ def _sign_incrementally(
     font = load_stamp_font(settings)
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        field_name = _free_field_name(writer)
+        field_name, slot = _free_field_name(writer)
         meta = PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm=_MD_ALGORITHM,
@@ -234,7 +234,9 @@ def _sign_incrementally(
             location=settings.sign_location or None,
         )
         field = SigFieldSpec(
-            field_name, on_page=0, box=stamp_box(_page_box(writer), text, font)
+            field_name,
+            on_page=0,
+            box=stamp_box(_page_box(writer), text, font, slot=slot),
         )
         pdf_signer = _TimedPdfSigner(
             meta,
@@ -278,13 +280,14 @@ class _TimedPdfSigner(PdfSigner):
         return session
 
 
-def _free_field_name(writer: IncrementalPdfFileWriter) -> str:
+def _free_field_name(writer: IncrementalPdfFileWriter) -> tuple[str, int]:
+    """First unused name of ChuKySo, ChuKySo2, ...; and how many came before it."""
     taken = {name for name, _, _ in enumerate_sig_fields(writer.prev)}
     name, number = _FIELD_NAME, 1
     while name in taken:
         number += 1
         name = f"{_FIELD_NAME}{number}"
-    return name
+    return name, number - 1
 
 
 def _page_box(writer: IncrementalPdfFileWriter) -> tuple[float, float, float, float]:

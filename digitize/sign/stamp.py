@@ -53,6 +53,7 @@ _BORDER_PT = 1
 _INSET_PT = 18
 _MIN_WIDTH_PT = 200
 _MIN_SIDE_PT = 10
+_SLOT_GAP_PT = 6
 # pyHanko 0.38 writes CIDFont /W widths in raw font units where PDF expects 1/1000 em,
 # so a 2048-unit font (DejaVu) comes out letter-spaced; rescale such fonts first.
 _UNITS_PER_EM = 1000
@@ -252,12 +253,17 @@ def stamp_style(font: StampFont) -> TextStampStyle:
 
 
 def stamp_box(
-    page_box: tuple[float, float, float, float], text: StampText, font: StampFont
+    page_box: tuple[float, float, float, float],
+    text: StampText,
+    font: StampFont,
+    *,
+    slot: int = 0,
 ) -> tuple[int, int, int, int]:
     """Field rectangle (x1, y1, x2, y2) inset from the top-right corner of `page_box`.
 
     Wide enough for the longest line at 10 pt; on a page too small for that the box
-    shrinks and pyHanko scales the text down to fit.
+    shrinks and pyHanko scales the text down to fit. A later signature (`slot` 1, 2,
+    ...) goes below the earlier ones while the page has room, else on top of slot 0.
     """
     left, bottom, right, top = page_box
     text_width = max(font.text_width_pt(line) for line in text.lines())
@@ -273,5 +279,7 @@ def stamp_box(
             "signature stamp; check the page size of the searchable PDF",
             code="sign.page_too_small",
         )
-    x2, y2 = right - inset, top - inset
+    x2, y2 = right - inset, top - inset - slot * (height + _SLOT_GAP_PT)
+    if y2 - height < bottom + inset:
+        y2 = top - inset
     return (round(x2 - width), round(y2 - height), round(x2), round(y2))

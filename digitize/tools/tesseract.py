@@ -1,7 +1,7 @@
 """The only place that builds a Tesseract command line.
 
-Images go in on stdin as uncompressed PNM (no PNG encode/decode between stages), results come
-back as TSV on stdout. Every run has a wall-clock limit and is killed with its process group.
+Images go in on stdin as uncompressed PNM (no PNG round trip between stages), results
+come back as TSV on stdout. Every run has a time limit and is killed with its group.
 """
 
 from __future__ import annotations
@@ -162,7 +162,9 @@ def detect_orientation(image: Image.Image, *, timeout_s: float = 60.0) -> OsdRes
     """Ask Tesseract OSD how far the page must turn clockwise to stand upright."""
     argv = ["tesseract", "stdin", "stdout", "--psm", "0", "--dpi", "300"]
     try:
-        out = run_tool(argv, stdin=_to_pnm(image), timeout_s=timeout_s, name="tesseract")
+        out = run_tool(
+            argv, stdin=_to_pnm(image), timeout_s=timeout_s, name="tesseract"
+        )
     except OcrError:
         # Tesseract exits non-zero when a page has too few characters for OSD.
         return OsdResult(rotate_deg=0, confidence=0.0)

@@ -1,4 +1,4 @@
-"""The whole pipeline on freshly generated samples: real Tesseract, real signing, real SQLite.
+"""The whole pipeline on generated samples: real Tesseract, signing and SQLite.
 
 One run of the watcher over the demo set serves every oracle below.
 """
@@ -6,7 +6,6 @@ One run of the watcher over the demo set serves every oracle below.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 from dataclasses import replace
@@ -40,28 +39,41 @@ def run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("e2e")
     truth = generate(root / "samples", seed=11, set_name="demo")
-    settings = replace(load_settings(), home=root / "home", watch_settle_s=0.0,
-                       watch_poll_s=0.05)
+    settings = replace(
+        load_settings(), home=root / "home", watch_settle_s=0.0, watch_poll_s=0.05
+    )
     inbox = root / "inbox"
     shutil.copytree(root / "samples" / "inbox", inbox)
     corrupt = inbox / CORRUPT
     corrupt.parent.mkdir(parents=True)
     corrupt.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")
-    hashes = {p.relative_to(inbox).as_posix(): _sha(p) for p in inbox.rglob("*")
-              if p.is_file()}
+    hashes = {
+        p.relative_to(inbox).as_posix(): _sha(p)
+        for p in inbox.rglob("*")
+        if p.is_file()
+    }
     ensure_signing_key(settings)
     catalog = Catalog(settings.catalog)
     outcomes = Watcher(inbox, settings, catalog).drain()
-    yield {"truth": truth, "settings": settings, "inbox": inbox, "hashes": hashes,
-           "catalog": catalog, "outcomes": outcomes}
+    yield {
+        "truth": truth,
+        "settings": settings,
+        "inbox": inbox,
+        "hashes": hashes,
+        "catalog": catalog,
+        "outcomes": outcomes,
+    }
     catalog.close()
 
 
 def test_each_file_ingested_exactly_once(run):
     truth, settings, catalog = run["truth"], run["settings"], run["catalog"]
     assert not [p for p in run["inbox"].rglob("*") if p.is_file()]
-    processed = {p.relative_to(settings.processed).as_posix()
-                 for p in settings.processed.rglob("*") if p.is_file()}
+    processed = {
+        p.relative_to(settings.processed).as_posix()
+        for p in settings.processed.rglob("*")
+        if p.is_file()
+    }
     assert processed == set(truth["files"])
     count = catalog.db.execute("SELECT count(*) FROM documents").fetchone()[0]
     assert count == len(truth["files"])
@@ -96,7 +108,8 @@ def test_ocr_character_error_rate_on_clean_pages(run):
         for index, page in enumerate(info["pages"]):
             text = catalog.db.execute(
                 "SELECT text FROM pages WHERE document_id = ? AND idx = ?",
-                (doc["id"], index)).fetchone()[0]
+                (doc["id"], index),
+            ).fetchone()[0]
             rate = char_error_rate(page["text"], text)
             print(f"CER {rel} p.{index + 1}: {rate:.2%} clean={page['clean']}")
             if page["clean"]:
@@ -115,9 +128,11 @@ def test_every_card_id_number_and_birth_date_found(run):
 def test_lookup_by_id_returns_that_persons_documents(run):
     catalog, truth = run["catalog"], run["truth"]
     for person in truth["persons"]:
-        expected = {catalog.find_document_by_sha(run["hashes"][rel])["id"]
-                    for rel, info in truth["files"].items()
-                    if person["id_number"] in info["persons"]}
+        expected = {
+            catalog.find_document_by_sha(run["hashes"][rel])["id"]
+            for rel, info in truth["files"].items()
+            if person["id_number"] in info["persons"]
+        }
         found = find_by_id(catalog, person["id_number"])
         assert {d["id"] for d in found["documents"]} == expected
 

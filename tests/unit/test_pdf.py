@@ -53,4 +53,6 @@ def test_bilevel_and_colour_pages_embed_without_loss():
         raw = pikepdf.PdfImage(pdf.pages[0].Resources.XObject.Im0).as_pil_image()
     assert raw.convert("L").getpixel((10, 10)) == 0
     assert raw.convert("L").getpixel((11, 10)) == 255
-    assert encode_page_image(Image.new("RGB", (10, 10), "red")).colorspace == "/DeviceRGB"
+    assert (
+        encode_page_image(Image.new("RGB", (10, 10), "red")).colorspace == "/DeviceRGB"
+    )

@@ -363,6 +363,10 @@ def test_second_signature_keeps_the_first_valid(
 ) -> None:
     twice = sign_pdf(signed.data, settings)
     assert twice.field_name == "ChuKySo2"
+    with pikepdf.open(BytesIO(twice.data)) as pdf:
+        rects = [[float(v) for v in a.Rect] for a in pdf.pages[0].obj.Annots]
+    assert len(rects) == 2
+    assert rects[1][3] == rects[0][1] - 6  # the second stamp sits below the first
     first, second = verify_pdf(twice.data, settings)
     assert first.field_name == "ChuKySo" and first.ok
     assert first.modification_level == "FORM_FILLING"

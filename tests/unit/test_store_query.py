@@ -18,9 +18,16 @@ def _paper(name: str, pin: str = PIN, dob: str = "1990-05-17") -> Paper:
 
 
 def _record(sha: str, lines: list[str], papers=()) -> DocumentRecord:
-    return DocumentRecord(sha256=sha * 64, original_name=f"{sha}.png", format="png",
-                          size_bytes=10, pages=[ocr_page_from_lines(lines)],
-                          papers=list(papers), unit="xa-a", dossier="D1")
+    return DocumentRecord(
+        sha256=sha * 64,
+        original_name=f"{sha}.png",
+        format="png",
+        size_bytes=10,
+        pages=[ocr_page_from_lines(lines)],
+        papers=list(papers),
+        unit="xa-a",
+        dossier="D1",
+    )
 
 
 def test_fold_text_keeps_offsets():
@@ -48,7 +55,9 @@ def test_search_rejects_empty_query(catalog):
 
 
 def test_find_by_id_lists_the_persons_documents(catalog):
-    catalog.add_document(_record("c", ["CĂN CƯỚC CÔNG DÂN"], [_paper("NGUYỄN THỊ HẰNG")]))
+    catalog.add_document(
+        _record("c", ["CĂN CƯỚC CÔNG DÂN"], [_paper("NGUYỄN THỊ HẰNG")])
+    )
     catalog.add_document(_record("d", ["TỜ KHAI"], [_paper("NGUYỄN THỊ HẰNG")]))
     catalog.add_document(_record("e", ["khác"], [_paper("TRẦN VĂN B", "001090009999")]))
     person = find_by_id(catalog, PIN)
