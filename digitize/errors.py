@@ -7,6 +7,7 @@ quarantine reason file, the API uses `http_status`.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ConfigError",
     "DependencyError",
     "DigitizeError",
@@ -14,6 +15,7 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "OcrError",
+    "PermissionDeniedError",
     "QueryError",
     "SigningError",
     "StorageError",
@@ -119,3 +121,21 @@ class NotFoundError(QueryError):
     code = "query.not_found"
     exit_code = 10
     http_status = 404
+
+
+class AuthError(DigitizeError):
+    """No valid session or token: not logged in, wrong password, expired session."""
+
+    code = "auth.required"
+    exit_code = 11
+    http_status = 401
+    stage = "auth"
+
+
+class PermissionDeniedError(DigitizeError):
+    """Logged in, but the role or unit does not allow this (or a CSRF check failed)."""
+
+    code = "auth.forbidden"
+    exit_code = 12
+    http_status = 403
+    stage = "auth"
