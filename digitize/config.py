@@ -69,6 +69,43 @@ class Settings:
     sign_location: str = _setting(
         "Bộ phận một cửa", "location recorded in the signature"
     )
+    sign_source: str = _setting(
+        "pkcs12", "where the key lives: pkcs12, pkcs11 (token/HSM) or remote"
+    )
+    sign_level: str = _setting(
+        "auto", "PAdES level: auto (B-LTA with a TSA, else B-B), B-B, B-T, B-LT, B-LTA"
+    )
+    sign_tsa_url: str = _setting("", "RFC 3161 timestamp authority URL; empty = none")
+    sign_network_timeout_s: float = _setting(
+        20.0, "time limit per TSA, OCSP, CRL or remote-signer request", 1, 600
+    )
+    sign_pkcs11_module: str = _setting("", "PKCS#11 module (.so) of the token or HSM")
+    sign_pkcs11_token: str = _setting("", "PKCS#11 token label")
+    sign_pkcs11_key_id: str = _setting("", "CKA_ID of the signing key, hex")
+    sign_pkcs11_cert_id: str = _setting(
+        "", "CKA_ID of the signing certificate, hex; empty = the key id"
+    )
+    sign_pkcs11_pin_env: str = _setting(
+        "DIGITIZE_SIGN_PIN", "environment variable holding the token PIN"
+    )
+    sign_remote_url: str = _setting(
+        "", "remote signer endpoint (https, or http on loopback only)"
+    )
+    sign_remote_cert: str = _setting(
+        "", "PEM file: the remote signer's certificate, then its chain"
+    )
+    sign_remote_token_env: str = _setting(
+        "DIGITIZE_SIGN_REMOTE_TOKEN", "environment variable holding a bearer token"
+    )
+    sign_extend_within_days: int = _setting(
+        365, "extend archive timestamps whose certificates expire within this", 1, 3650
+    )
+    record_url_base: str = _setting(
+        "digitize:doc/", "QR code target on page 1: this prefix + the document id"
+    )
+    mark_text: str = _setting(
+        "Bản số hóa từ bản giấy", "'converted from paper' mark drawn on page 1"
+    )
     watch_settle_s: float = _setting(
         2.0, "quiet period before a file in the inbox is taken", 0, 3600
     )

@@ -18,6 +18,7 @@ __all__ = [
     "PermissionDeniedError",
     "QueryError",
     "SigningError",
+    "SigningUnavailableError",
     "StorageError",
     "ToolTimeoutError",
 ]
@@ -30,6 +31,8 @@ class DigitizeError(Exception):
     exit_code = 1
     http_status = 500
     stage = "unknown"
+    transient = False
+    """True when the same input may succeed later (a service was down): retry it."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         """Keep the message; `code` overrides the class code for this instance."""
@@ -96,6 +99,17 @@ class SigningError(DigitizeError):
     code = "sign.failed"
     exit_code = 7
     stage = "sign"
+
+
+class SigningUnavailableError(SigningError):
+    """A configured signing service (TSA, OCSP/CRL, token, remote signer) is down.
+
+    Never downgraded to a lower signature level: the job fails and is retried later.
+    """
+
+    code = "sign.unavailable"
+    http_status = 503
+    transient = True
 
 
 class StorageError(DigitizeError):

@@ -64,3 +64,7 @@ def configure_logging(
     handler.addFilter(RedactFilter())
     logger.addHandler(handler)
     logger.propagate = False
+    # pyHanko logs expected validation failures as warnings with tracebacks and
+    # certificate subjects; our reports carry the verdicts instead.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel("DEBUG" if verbose else "ERROR")

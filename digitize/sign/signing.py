@@ -1,28 +1,32 @@
-"""Sign a searchable PDF: PAdES B-B, visible stamp on page 1, validated before return.
+"""Sign a searchable PDF: PAdES baseline, visible stamp on page 1, validated at once.
 
 Takes the unsigned PDF's bytes and the settings, gives a `SignedPdf` whose data is an
-incremental update of the input, so the unsigned bytes stay provable.
+incremental update of the input, so the unsigned bytes stay provable. The level (B-B to
+B-LTA) comes from the signing profile; the new signature must validate at that level
+before it is returned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 
+import aiohttp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
-from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, enumerate_sig_fields
+from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
@@ -30,6 +34,8 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError
 from digitize.keys import KeySource, ensure_signing_key
+from digitize.sign.normalize import normalize_for_signing
+from digitize.sign.profile import SignProfile, resolve_profile, signing_error_from
 from digitize.sign.runner import run_coroutine
 from digitize.sign.stamp import (
     VIETNAM_TZ,
@@ -40,17 +46,18 @@ from digitize.sign.stamp import (
     stamp_style,
 )
 from digitize.sign.verify import (
+    Roots,
+    SignatureReport,
     load_trust_roots,
     open_pdf,
     subject_of,
-    validate_signatures,
+    verify_reader,
 )
 
-__all__ = ["PADES_LEVEL", "CachedKeySigner", "SignedPdf", "sign_pdf"]
+__all__ = ["CachedKeySigner", "SignedPdf", "sign_pdf"]
 
 log = logging.getLogger(__name__)
 
-PADES_LEVEL = "B-B"
 _FIELD_NAME = "ChuKySo"
 _MD_ALGORITHM = "sha256"
 
@@ -86,6 +93,16 @@ class SignedPdf:
     signed_sha256: str
     """SHA-256 of `data`, hex."""
 
+    unsigned: bytes = field(default=b"", repr=False)
+    """The bytes that were signed: the input, or its rewrite when it had to be
+    normalised (hybrid cross-reference sections); `data` begins with them."""
+
+    normalized: bool = False
+    """The input was rewritten before signing."""
+
+    timestamp_at: dt.datetime | None = None
+    """Time of the signature timestamp (B-T and up)."""
+
 
 def sign_pdf(
     pdf: bytes, settings: Settings, *, signed_at: dt.datetime | None = None
@@ -95,51 +112,72 @@ def sign_pdf(
     Safe to call from worker threads and from code running an event loop.
 
     Args:
-        pdf: the unsigned searchable PDF.
-        settings: key, trust roots and stamp text (sign_* settings).
+        pdf: the unsigned searchable PDF (or a signed one, for a further signature).
+        settings: key, level, timestamp authority, trust roots and stamp text.
         signed_at: signing time (time-zone aware); now when omitted.
 
     Raises:
-        SigningError: the input is not a signable PDF, pyHanko failed, the output is
-            not an incremental update of the input, or the new signature does not
-            validate as intact, valid and trusted (code sign.invalid).
-        ConfigError: the key, its passphrase or the trust roots are misconfigured.
+        SigningError: the input is not a signable PDF, pyHanko failed, the signer is
+            revoked or untrusted, the output is not an incremental update of the
+            input, or the new signature does not validate at the profile's level
+            (code sign.invalid).
+        SigningUnavailableError: the timestamp authority, a revocation server, the
+            token or the remote signer could not be reached; retry later.
+        ConfigError: the key, its passphrase, the level or the roots are misconfigured.
     """
     started = time.perf_counter()
-    open_pdf(pdf)
+    profile = resolve_profile(settings)
+    pdf, normalized = normalize_for_signing(pdf)
     moment = _signing_moment(signed_at)
     text = _stamp_text(settings, moment)
     source = ensure_signing_key(settings)
     signer = _load_signer(source)
+    roots = load_trust_roots(source.trust_roots)
 
-    data, field_name = _sign_incrementally(pdf, settings, signer, text, moment)
+    job = _SignJob(settings, signer, text, moment, profile, roots)
+    data, field_name = _sign_incrementally(pdf, job)
     if data[: len(pdf)] != pdf:
         raise SigningError(
             "the signed PDF does not begin with the unsigned bytes; refusing it",
             code="sign.not_incremental",
         )
-    _check_new_signature(data, field_name, source)
+    report = _check_new_signature(data, field_name, roots, profile)
 
     cert = signer.signing_cert
     if cert is None:  # load_signer refuses a key without certificate
         raise SigningError("the signing key has no certificate", code="sign.failed")
     log.info(
         "signed %s, %d -> %d bytes, validated in %.2f s",
-        PADES_LEVEL,
+        profile.level,
         len(pdf),
         len(data),
         time.perf_counter() - started,
     )
     return SignedPdf(
         data=data,
-        level=PADES_LEVEL,
+        level=report.level,
         signer_subject=subject_of(cert),
         signer_cert_sha256=hashlib.sha256(cert.dump()).hexdigest(),
         signed_at=moment,
         field_name=field_name,
         unsigned_sha256=hashlib.sha256(pdf).hexdigest(),
         signed_sha256=hashlib.sha256(data).hexdigest(),
+        unsigned=pdf,
+        normalized=normalized,
+        timestamp_at=report.timestamp_at,
     )
+
+
+@dataclass(frozen=True)
+class _SignJob:
+    """Everything one signature needs besides the PDF."""
+
+    settings: Settings
+    signer: Signer
+    text: StampText
+    moment: dt.datetime
+    profile: SignProfile
+    roots: Roots
 
 
 def _signing_moment(signed_at: dt.datetime | None) -> dt.datetime:
@@ -214,50 +252,66 @@ def _one_line(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
-def _sign_incrementally(
-    pdf: bytes,
-    settings: Settings,
-    signer: Signer,
-    text: StampText,
-    moment: dt.datetime,
-) -> tuple[bytes, str]:
+def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
     """Append the signature; returns the signed bytes and the field name used."""
-    font = load_stamp_font(settings)
+    font = load_stamp_font(job.settings)
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
         field_name, slot = _free_field_name(writer)
+        box = stamp_box(_page_box(writer), job.text, font, slot=slot)
+    except (PdfError, ValueError, KeyError) as err:
+        raise SigningError(
+            f"pyHanko could not open the PDF for signing ({type(err).__name__}: "
+            f"{err})",
+            code="sign.failed",
+        ) from err
+
+    async def sign() -> bytes:
+        context = job.profile.validation_context(job.roots)
         meta = PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm=_MD_ALGORITHM,
             subfilter=SigSeedSubFilter.PADES,
-            reason=settings.sign_reason or None,
-            location=settings.sign_location or None,
-        )
-        field = SigFieldSpec(
-            field_name,
-            on_page=0,
-            box=stamp_box(_page_box(writer), text, font, slot=slot),
+            reason=job.settings.sign_reason or None,
+            location=job.settings.sign_location or None,
+            validation_context=context,
+            embed_validation_info=job.profile.embeds_revocation,
+            use_pades_lta=job.profile.archive_timestamp,
         )
         pdf_signer = _TimedPdfSigner(
             meta,
-            signer=signer,
+            signer=job.signer,
+            timestamper=job.profile.timestamper(),
             stamp_style=stamp_style(font),
-            new_field_spec=field,
-            signing_time=moment,
+            new_field_spec=SigFieldSpec(field_name, on_page=0, box=box),
+            signing_time=job.moment,
         )
-
-        async def sign() -> bytes:
+        try:
             output = await pdf_signer.async_sign_pdf(
-                writer, appearance_text_params=text.params(), output=BytesIO()
+                writer, appearance_text_params=job.text.params(), output=BytesIO()
             )
-            return bytes(output.getbuffer())
+        finally:
+            if context is not None:
+                await context.aclose()
+        return bytes(output.getbuffer())
 
+    try:
         return run_coroutine(sign), field_name
-    except (PdfError, ValueError, KeyError) as err:
-        raise SigningError(
-            f"pyHanko could not sign the PDF ({type(err).__name__}: {err})",
-            code="sign.failed",
-        ) from err
+    except SigningError:
+        raise
+    except _PYHANKO_ERRORS as err:
+        raise signing_error_from(err) from err
+
+
+_PYHANKO_ERRORS = (
+    PdfError,
+    ValueError,
+    KeyError,
+    PyHankoSigningError,
+    OSError,
+    asyncio.TimeoutError,
+    aiohttp.ClientError,
+)
 
 
 class _TimedPdfSigner(PdfSigner):
@@ -308,32 +362,36 @@ def _page_box(writer: IncrementalPdfFileWriter) -> tuple[float, float, float, fl
     return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
-def _check_new_signature(data: bytes, field_name: str, source: KeySource) -> None:
-    """Validate the signature just made; anything but a clean bill raises."""
-    roots = load_trust_roots(source.trust_roots)
-    results = validate_signatures(open_pdf(data), roots)
-    status = next(
-        (status for sig, status in results if sig.field_name == field_name), None
-    )
-    if status is None:
+def _check_new_signature(
+    data: bytes, field_name: str, roots: Roots, profile: SignProfile
+) -> SignatureReport:
+    """Validate the signature just made, offline; anything but a clean bill raises."""
+    reports = verify_reader(open_pdf(data), roots, only_field=field_name)
+    if not reports:
         raise SigningError(
             f"the signed PDF has no signature in field {field_name}",
             code="sign.invalid",
         )
+    report = reports[0]
+    expected_change = "LTA_UPDATES" if profile.embeds_revocation else "NONE"
     checks = {
-        "intact": status.intact,
-        "valid": status.valid,
-        "trusted": status.trusted,
-        "unchanged": status.modification_level == ModificationLevel.NONE,
-        "bottom line": status.bottom_line,
+        "intact": report.intact,
+        "valid": report.valid,
+        "trusted": report.trusted,
+        "unchanged": report.modification_level == expected_change,
+        f"level {profile.level}": report.level == profile.level,
+        "bottom line": report.ok,
     }
     failed = [name for name, passed in checks.items() if not passed]
-    if failed == ["trusted", "bottom line"]:
+    if not failed:
+        return report
+    if failed == ["trusted", "bottom line"] or "trusted" in failed and not (
+        report.revocation_checked
+    ):
         hint = "check that sign_trust_roots holds the root CA of the signing key"
     else:
-        hint = "the key or the PDF writer is faulty; keep the input and report it"
-    if failed:
-        raise SigningError(
-            f"the new signature failed validation ({', '.join(failed)}); {hint}",
-            code="sign.invalid",
-        )
+        hint = "the key, a service or the PDF writer is faulty; keep the input"
+    raise SigningError(
+        f"the new signature failed validation ({', '.join(failed)}); {hint}",
+        code="sign.invalid",
+    )

@@ -8,6 +8,7 @@ Vietnamese and English. The operating system's trust store is never consulted.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from dataclasses import asdict, dataclass
@@ -20,16 +21,14 @@ from cryptography import x509
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus
-from pyhanko_certvalidator import ValidationContext
 
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError
 from digitize.keys import trust_root_paths
+from digitize.sign.evidence import Evidence, archive_timestamps_after, gather_evidence
 from digitize.sign.runner import run_coroutine
+from digitize.sign.wording import LTA_OK, VerdictFacts, describe_changes, summarize
 
 __all__ = [
     "SignatureReport",
@@ -37,8 +36,9 @@ __all__ = [
     "open_pdf",
     "report_to_dict",
     "subject_of",
-    "validate_signatures",
+    "detect_level",
     "verify_pdf",
+    "verify_reader",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ _PDF_MAGIC = b"%PDF-"
 # ISO 32000 lets readers accept the header anywhere in the first 1024 bytes.
 _HEADER_WINDOW = 1024
 _PADES_SUBFILTER = "/ETSI.CAdES.detached"
+
+Roots = tuple[asn1_x509.Certificate, ...]
 
 _roots_lock = threading.Lock()
 _roots: dict[tuple[object, ...], tuple[asn1_x509.Certificate, ...]] = {}
@@ -62,8 +64,20 @@ class SignatureReport:
     signer_subject: str
     """Subject of the signing certificate (RFC 4514 form)."""
 
+    signer_cert_sha256: str
+    """SHA-256 of the signing certificate (DER), hex."""
+
     signed_at: dt.datetime | None
     """Signing time: the timestamp's if there is one, else the signer's claim."""
+
+    claimed_at: dt.datetime | None
+    """The signing time the signer wrote into the signature (not proven)."""
+
+    timestamp_at: dt.datetime | None
+    """Time of the signature timestamp (RFC 3161), when there is one."""
+
+    timestamp_trusted: bool | None
+    """The signature timestamp's TSA chains to a configured root; None if absent."""
 
     intact: bool
     """The signed bytes are unchanged."""
@@ -72,10 +86,14 @@ class SignatureReport:
     """The cryptographic signature over them checks out."""
 
     trusted: bool
-    """The certificate chains to one of the configured trust roots."""
+    """The certificate chains to one of the configured trust roots (and, when
+    revocation was checked, none of the chain is revoked)."""
 
     revocation_checked: bool
-    """Whether revocation (CRL/OCSP) was checked; always False until B-LT support."""
+    """Revocation (CRL/OCSP) was checked, from embedded data or, when asked, online."""
+
+    revoked: bool
+    """A certificate of the chain is revoked."""
 
     coverage: str
     """ENTIRE_FILE, or ENTIRE_REVISION when updates were appended after signing."""
@@ -83,24 +101,35 @@ class SignatureReport:
     modification_level: str
     """What the appended updates do: NONE, LTA_UPDATES, FORM_FILLING, OTHER, ..."""
 
+    changes: str
+    """What changed after signing, in words (English)."""
+
     level: str
-    """PAdES baseline level: B-B, or B-T with a signature timestamp; else non-PAdES."""
+    """PAdES baseline level: B-B, B-T, B-LT, B-LTA; non-PAdES for other formats."""
+
+    lta_indication: str
+    """AdES long-term validation result (e.g. PASSED/OK) when archive timestamps
+    exist; empty otherwise."""
 
     ok: bool
     """All checks passed, including the rules on changes after signing."""
 
     summary_vi: str
-    """One-sentence verdict in Vietnamese."""
+    """The verdict in Vietnamese."""
 
     summary_en: str
-    """One-sentence verdict in English."""
+    """The verdict in English."""
 
 
-def verify_pdf(data: bytes, settings: Settings) -> list[SignatureReport]:
+def verify_pdf(
+    data: bytes, settings: Settings, *, online: bool = False
+) -> list[SignatureReport]:
     """Report on every approval signature in `data`; an unsigned PDF gives [].
 
     Trust is decided only against `sign_trust_roots`, or the development root when
-    that setting is empty and a development key exists.
+    that setting is empty and a development key exists. Revocation is checked from
+    the file's own validation data; `online` also fetches OCSP/CRL from the URLs in
+    the certificates.
 
     Raises:
         SigningError: `data` is not a readable PDF (codes sign.not_pdf,
@@ -109,14 +138,15 @@ def verify_pdf(data: bytes, settings: Settings) -> list[SignatureReport]:
     """
     reader = open_pdf(data)
     roots = load_trust_roots(trust_root_paths(settings))
-    return [_report(sig, status) for sig, status in validate_signatures(reader, roots)]
+    return verify_reader(reader, roots, online=online)
 
 
 def report_to_dict(report: SignatureReport) -> dict[str, Any]:
     """The report as JSON-ready values (times in ISO 8601)."""
     values = asdict(report)
-    if report.signed_at is not None:
-        values["signed_at"] = report.signed_at.isoformat()
+    for name in ("signed_at", "claimed_at", "timestamp_at"):
+        moment = getattr(report, name)
+        values[name] = moment.isoformat() if moment is not None else None
     return values
 
 
@@ -190,39 +220,40 @@ def _read_roots(path: Path) -> list[asn1_x509.Certificate]:
     return certs
 
 
-def validate_signatures(
-    reader: PdfFileReader, roots: tuple[asn1_x509.Certificate, ...]
-) -> list[tuple[EmbeddedPdfSignature, PdfSignatureStatus]]:
-    """Validate every approval signature of `reader` against `roots`, offline."""
-    signatures = reader.embedded_regular_signatures
+def verify_reader(
+    reader: PdfFileReader,
+    roots: Roots,
+    *,
+    online: bool = False,
+    only_field: str | None = None,
+) -> list[SignatureReport]:
+    """Validate the approval signatures of `reader` (or the one in `only_field`)."""
+    signatures = [
+        sig
+        for sig in reader.embedded_regular_signatures
+        if only_field is None or sig.field_name == only_field
+    ]
     if not signatures:
         return []
 
-    async def validate_all() -> list[PdfSignatureStatus]:
-        return [await _validate_one(sig, roots) for sig in signatures]
+    async def validate_all() -> list[Evidence]:
+        return [
+            await gather_evidence(sig, reader, roots, online=online)
+            for sig in signatures
+        ]
 
     try:
-        statuses = run_coroutine(validate_all)
+        found = run_coroutine(validate_all)
     except (PdfError, ValueError) as err:
         raise SigningError(
             f"a signature in the PDF could not be evaluated ({type(err).__name__}: "
             f"{err})",
             code="sign.damaged_pdf",
         ) from err
-    return list(zip(signatures, statuses, strict=True))
-
-
-async def _validate_one(
-    sig: EmbeddedPdfSignature, roots: tuple[asn1_x509.Certificate, ...]
-) -> PdfSignatureStatus:
-    # A fresh context per signature: it holds the validation time and path caches.
-    # LIMITATION: revocation is not checked (no fetching, soft-fail, no DSS use) ->
-    # reports say revocation_checked=False; a revoked certificate still shows trusted.
-    context = ValidationContext(trust_roots=list(roots), allow_fetching=False)
-    try:
-        return await async_validate_pdf_signature(sig, context)
-    finally:
-        await context.aclose()
+    return [
+        _report(sig, evidence, reader)
+        for sig, evidence in zip(signatures, found, strict=True)
+    ]
 
 
 def subject_of(cert: asn1_x509.Certificate) -> str:
@@ -230,77 +261,68 @@ def subject_of(cert: asn1_x509.Certificate) -> str:
     return x509.load_der_x509_certificate(cert.dump()).subject.rfc4514_string()
 
 
-def _report(sig: EmbeddedPdfSignature, status: PdfSignatureStatus) -> SignatureReport:
+def detect_level(
+    sig: EmbeddedPdfSignature, evidence: Evidence, reader: PdfFileReader
+) -> str:
+    """PAdES baseline level from what the file holds (ETSI EN 319 142-1, 6.3).
+
+    B-T: a signature timestamp; B-LT: plus validation data in the file sufficient to
+    check revocation offline; B-LTA: plus a document timestamp over it.
+    """
+    if sig.sig_object.get("/SubFilter") != _PADES_SUBFILTER:
+        return "non-PAdES"
+    if evidence.status.timestamp_validity is None:
+        return "B-B"
+    if not evidence.revocation_embedded:
+        return "B-T"
+    if archive_timestamps_after(sig, reader):
+        return "B-LTA"
+    return "B-LT"
+
+
+def _report(
+    sig: EmbeddedPdfSignature, evidence: Evidence, reader: PdfFileReader
+) -> SignatureReport:
+    status = evidence.status
     timestamp = status.timestamp_validity
-    pades = sig.sig_object.get("/SubFilter") == _PADES_SUBFILTER
-    level = "B-T" if timestamp is not None else "B-B"
-    if not pades:
-        level = "non-PAdES"
+    level = detect_level(sig, evidence, reader)
+    lta_ok = evidence.lta_indication in ("", LTA_OK)
+    ok = status.bottom_line and not evidence.revoked and lta_ok
     modification = status.modification_level
     coverage = status.coverage
-    summary_vi, summary_en = _summaries(status)
-    return SignatureReport(
-        field_name=str(sig.field_name),
-        signer_subject=subject_of(status.signing_cert),
-        signed_at=timestamp.timestamp if timestamp else status.signer_reported_dt,
+    facts = VerdictFacts(
         intact=status.intact,
         valid=status.valid,
         trusted=status.trusted,
-        revocation_checked=False,
-        coverage=coverage.name if coverage is not None else "UNKNOWN",
-        modification_level=modification.name if modification else "UNKNOWN",
+        ok=ok,
+        revocation_checked=evidence.revocation_checked,
+        revoked=evidence.revoked,
+        modification=modification.name if modification else "UNKNOWN",
+        docmdp_ok=bool(status.docmdp_ok),
         level=level,
-        ok=status.bottom_line,
+        lta_indication=evidence.lta_indication,
+        timestamp_at=timestamp.timestamp if timestamp else None,
+    )
+    summary_vi, summary_en = summarize(facts)
+    return SignatureReport(
+        field_name=str(sig.field_name),
+        signer_subject=subject_of(status.signing_cert),
+        signer_cert_sha256=hashlib.sha256(status.signing_cert.dump()).hexdigest(),
+        signed_at=timestamp.timestamp if timestamp else status.signer_reported_dt,
+        claimed_at=status.signer_reported_dt,
+        timestamp_at=timestamp.timestamp if timestamp else None,
+        timestamp_trusted=timestamp.trusted if timestamp else None,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted and not evidence.revoked,
+        revocation_checked=evidence.revocation_checked,
+        revoked=evidence.revoked,
+        coverage=coverage.name if coverage is not None else "UNKNOWN",
+        modification_level=facts.modification,
+        changes=describe_changes(facts.modification, facts.docmdp_ok)[1],
+        level=level,
+        lta_indication=evidence.lta_indication,
+        ok=ok,
         summary_vi=summary_vi,
         summary_en=summary_en,
-    )
-
-
-def _summaries(status: PdfSignatureStatus) -> tuple[str, str]:
-    if not status.intact:
-        return (
-            "Chữ ký KHÔNG hợp lệ: nội dung đã ký bị sửa đổi.",
-            "Signature INVALID: the signed content was altered.",
-        )
-    if not status.valid:
-        return (
-            "Chữ ký KHÔNG hợp lệ: kiểm tra mật mã thất bại.",
-            "Signature INVALID: the cryptographic check failed.",
-        )
-    if status.bottom_line:
-        verdict = ("Chữ ký hợp lệ", "Signature valid")
-    else:
-        verdict = ("Chữ ký KHÔNG được chấp nhận", "Signature NOT accepted")
-    if status.trusted:
-        trust = (
-            "chứng thư số thuộc gốc tin cậy đã cấu hình",
-            "the certificate chains to a configured trust root",
-        )
-    else:
-        trust = (
-            "chứng thư số KHÔNG thuộc gốc tin cậy nào đã cấu hình",
-            "the certificate does NOT chain to a configured trust root",
-        )
-    changes = _changes_phrases(status)
-    return (
-        f"{verdict[0]}: {trust[0]}; {changes[0]}; "
-        "chưa kiểm tra tình trạng thu hồi chứng thư số.",
-        f"{verdict[1]}: {trust[1]}; {changes[1]}; revocation not checked.",
-    )
-
-
-def _changes_phrases(status: PdfSignatureStatus) -> tuple[str, str]:
-    if status.modification_level == ModificationLevel.NONE:
-        return (
-            "tài liệu không thay đổi sau khi ký",
-            "document unchanged since signing",
-        )
-    if status.docmdp_ok:
-        return (
-            "sau khi ký chỉ có bổ sung được phép (như chữ ký khác)",
-            "only permitted additions since signing (such as another signature)",
-        )
-    return (
-        "tài liệu đã bị thay đổi sau khi ký",
-        "the document was changed after signing",
     )
