@@ -2,8 +2,10 @@
 
 QR codes are decoded with zxing-cpp on a downscaled page (full size only when the
 downscaled one shows none), keeping the payload's UTF-8 text intact. The MRZ band is
-located from the page's OCR words, cropped, binarised, scaled and read again with
-Tesseract's `eng` model; its lines come back cleaned to `A-Z 0-9 <`, 30 characters.
+located from the page's OCR words (lines with `<<` or opening with `IDVNM`, else the
+area under a card back's fingerprint or issuer captions), cropped, binarised, scaled
+and read again with Tesseract's `eng` model; its lines come back cleaned to
+`A-Z 0-9 <`, 30 characters, and only when their check digits hold.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import zxingcpp
 from PIL import Image, ImageOps
 
 from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
+from digitize.extract.names import fold
 from digitize.records import Word
 from digitize.tools.tesseract import ocr_image
 
@@ -23,11 +26,15 @@ __all__ = ["read_machine_layers", "read_mrz_lines", "read_qr_payloads"]
 
 log = logging.getLogger(__name__)
 
+_QR_FORMATS = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 _QR_MAX_SIDE_PX = 1800  # enough for a card QR on an A4 copy at 300 dpi
 _MRZ_WIDTH = 30
 _MRZ_TEXT_PX = 48  # character height Tesseract reads OCR-B best at, after scaling
-_MRZ_LIKE = re.compile(r"<<|«|^[I1lT][DO0][VW]NM|^IDVN|[<K«]{5,}")
+_MRZ_LIKE = re.compile(r"<<|«|^[I1lT][DO0][VW]NM|^IDVN|[<KC«]{5,}")
 _WORD_LINE = tuple[int, int, int]
+# Printed just above the MRZ of a card back, folded (fingerprints, issuer).
+_BACK_MARKERS = ("NGON TRO", "INDEX FINGER", "BO CONG AN", "PUBLIC SECURITY")
+_BELOW_MARKERS = 25  # caption heights from those captions to the MRZ's last line
 _WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"}
 
 
@@ -54,7 +61,7 @@ def read_qr_payloads(image: Image.Image) -> list[str]:
 
 def _decode_qr(image: Image.Image) -> list[str]:
     payloads = []
-    for code in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    for code in zxingcpp.read_barcodes(image, formats=_QR_FORMATS):
         try:
             payloads.append(bytes(code.bytes).decode("utf-8"))
         except UnicodeDecodeError:
@@ -65,7 +72,7 @@ def _decode_qr(image: Image.Image) -> list[str]:
 
 def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
     """The three MRZ lines of a card back on the page, or [] when there is none."""
-    band = _mrz_band(words, image.size)
+    band = _mrz_band(words, image.size) or _below_back_markers(words, image.size)
     if band is None:
         return []
     crop = _prepare_band(image.crop(band), _band_text_height(words, band))
@@ -122,6 +129,29 @@ def _mrz_band(
     )
 
 
+def _below_back_markers(
+    words: list[Word], size: tuple[int, int]
+) -> tuple[int, int, int, int] | None:
+    """The bottom of a card back whose MRZ the page OCR did not read as such.
+
+    The MRZ sits under the fingerprint captions (2021) or the issuer (2024), within
+    about 25 caption heights; the full page width is taken as the card's place is
+    not known.
+    """
+    markers = [
+        line
+        for line in _group_lines(words).values()
+        if any(m in fold(" ".join(w.text for w in line)) for m in _BACK_MARKERS)
+    ]
+    if not markers:
+        return None
+    lowest = max(markers, key=lambda line: line[0].top)
+    height = statistics.median(w.height for w in lowest)
+    top = max(w.top + w.height for w in lowest)
+    bottom = min(size[1], round(top + _BELOW_MARKERS * height))
+    return (0, top, size[0], bottom) if bottom - top > 2 * height else None
+
+
 def _looks_like_mrz(text: str) -> bool:
     """Long, nearly all MRZ characters, and with fillers or the `IDVNM` opening."""
     if len(text) < 20 or not _MRZ_LIKE.search(text):
@@ -171,11 +201,10 @@ def _otsu_threshold(gray: Image.Image) -> int:
 
 def _pick_mrz_lines(texts: list[str]) -> list[str]:
     """The three fitted 30-character lines from the `IDVNM` line on, if they check."""
-    # A short name line (`DO<<MINH<DAT<<<`) is still a line: keep 8 characters up.
-    cleaned = [c for c in (clean_mrz_line(t) for t in texts) if len(c) >= 8]
+    cleaned = [c for c in (clean_mrz_line(t) for t in texts) if len(c) >= 5]
     for start in range(len(cleaned) - 1):
         lines = fit_td1_lines(cleaned[start : start + 3])
         parsed = parse_td1(lines) if lines else None
-        if lines and parsed is not None and parsed.checks_passed:
+        if lines and parsed is not None and parsed.any_check_digit_passed:
             return lines
     return []

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # A paper needs at least one of these to count as identity-like.
 _IDENTITY_FIELDS = ("id_number", "old_id_number", "full_name", "date_of_birth")
+_CARD_FAMILIES = ("cccd2021_", "cancuoc2024_", "cmnd_")
 # Where each card carries its QR code (identity-papers.md section 1).
 _QR_SIDES: list[tuple[str | None, ...]] = [
     ("cccd2021", "front"),
@@ -61,14 +62,14 @@ def extract_page(page: PageEvidence) -> list[Paper]:
         slot.ocr = ocr_fields(printed, slot.segment.paper_type)
         slot.groups.append(slot.ocr)
     mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
-    if mrz and mrz.checks_passed:
+    if mrz and mrz.any_check_digit_passed:
         _attach_mrz(slots, mrz)
     for payload in page.qr_payloads:
         qr = parse_qr_payload(payload)
         if qr:
             _attach_qr(slots, qr)
     papers = [_make_paper(page.index, slot) for slot in slots]
-    papers = [p for p in papers if any(n in p.fields for n in _IDENTITY_FIELDS)]
+    papers = [p for p in papers if _is_identity_like(p)]
     _check_sides(papers)
     log.debug("page %d: %d segments, %d papers", page.index, len(slots), len(papers))
     return papers
@@ -90,7 +91,7 @@ def _attach_qr(slots: list[_Slot], qr: QrData) -> None:
     slot = slot or next((s for s in slots if _ocr_number(s) == qr.id_number), None)
     slot = slot or _find_slot(slots, _QR_SIDES[2:])
     if slot is None:
-        family = _page_family(slots) or "cccd2021"
+        family = _page_family(slots) or qr.card
         slot = _new_slot(slots, family, "back" if family == "cancuoc2024" else "front")
     slot.groups.insert(0, qr_fields(qr))
 
@@ -125,11 +126,20 @@ def _ocr_number(slot: _Slot) -> str | None:
     return found.value if found else None
 
 
+def _is_identity_like(paper: Paper) -> bool:
+    """A paper with a personal field, or a recognised card side with any field."""
+    if any(name in paper.fields for name in _IDENTITY_FIELDS):
+        return True
+    return bool(paper.fields) and paper.paper_type.startswith(_CARD_FAMILIES)
+
+
 def _make_paper(page_index: int, slot: _Slot) -> Paper:
     fields, warnings = merge_fields(slot.groups)
     paper = Paper(page_index=page_index, paper_type=slot.segment.paper_type)
     paper.fields = dict(sorted(fields.items()))
     paper.warnings = slot.notes + warnings
+    if not {"id_number", "old_id_number"} & paper.fields.keys():
+        paper.warnings.append("id_number: not found")
     return paper
 
 

@@ -149,7 +149,7 @@ def _record_one(field: Field | None, check: str, ok: bool, warnings: list[str]) 
 
 
 def _settle_confidence(field: Field) -> None:
-    """Raise a field another source or field confirms; warn on failed soft checks."""
+    """Raise a field another source, field or side confirms; cap at 0.99."""
     corroborated = any(".vs." in c for c in field.checks_passed)
     if corroborated and not field.checks_failed:
         field.confidence = max(field.confidence, _CORROBORATED_CONF)
@@ -167,6 +167,8 @@ def cross_check_sides(front: Paper, back: Paper) -> None:
             for field in (a, b):
                 field.checks_passed.append("front.vs.back")
                 _settle_confidence(field)
+            if name == "full_name" and b.value == fold(b.value):
+                b.value = a.value  # the MRZ name, shown as the front prints it
         elif verdict == "differ":
             for paper, field in ((front, a), (back, b)):
                 field.checks_failed.append("front.vs.back")

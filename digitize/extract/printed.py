@@ -67,10 +67,10 @@ def read_printed(lines: list[Line]) -> dict[str, PrintedValue]:
 
 
 def _find_loose_pin(parsed: list[_Parsed], used: set[int]) -> PrintedValue | None:
-    """A 12-digit number on a line of its own making, when its label was misread.
+    """The first 12-digit number outside the MRZ, when no label led to a PIN.
 
-    Tesseract reads the small `Số / No.:` of a chip card as `ss/xo:` at times; a
-    12-digit run elsewhere than in the MRZ is then still the PIN.
+    Tesseract reads the small `Số / No.:` of a chip card as `ss/xo:` at times; the
+    number printed after it is still the PIN.
     """
     for index, row in enumerate(parsed):
         if index in used or is_mrz_like(row.line):
@@ -111,7 +111,9 @@ def _value_tokens(row: _Parsed, number: int) -> tuple[int, int]:
 def _read_value(
     parsed: list[_Parsed], index: int, number: int, used: set[int]
 ) -> PrintedValue | None:
-    row, field = parsed[index], parsed[index].hits[number].field
+    row, hit = parsed[index], parsed[index].hits[number]
+    field = hit.field
+    label_token = row.units[hit.start].token
     first, stop = _value_tokens(row, number)
     words = _words(row.line, first, stop)
     is_last = stop == len(row.line.tokens)
@@ -123,7 +125,8 @@ def _read_value(
         below = found
         words = _words(parsed[below].line, 0, _first_label_token(parsed[below]))
     if field in _WRAPPING and is_last:
-        words += _wrapped_lines(parsed, below, row.line.words[:1], used)
+        label_words = row.line.words[label_token : label_token + 1]
+        words += _wrapped_lines(parsed, below, label_words, used)
     text = _clean(" ".join(w[0] for w in words))
     if not text or not _is_plausible(field, text):
         return None
@@ -165,17 +168,46 @@ def _wrapped_lines(
 ) -> list[tuple[str, float]]:
     """Words of the lines an address wraps onto after line `index`."""
     words: list[tuple[str, float]] = []
-    for below in range(index + 1, min(index + 1 + _MAX_WRAPPED_LINES, len(parsed))):
-        row = parsed[below]
-        if below in used or row.hits or is_mrz_like(row.line):
+    above = index
+    for _ in range(_MAX_WRAPPED_LINES):
+        below = _line_under(parsed, above, label_words, used)
+        if below is None:
             break
-        if not _is_below(parsed[below - 1].line, row.line, label_words):
-            break
-        if not re.search(r"[^\W\d_]{2,}", row.line.text):
-            break
-        words += _words(row.line, 0, len(row.line.tokens))
+        words += _words(parsed[below].line, 0, len(parsed[below].line.tokens))
         used.add(below)
+        above = below
     return words
+
+
+def _line_under(
+    parsed: list[_Parsed], above: int, label_words: list[Word], used: set[int]
+) -> int | None:
+    """The line a value goes on to after line `above`.
+
+    With boxes, the closest line right below it, wherever Tesseract listed it (a
+    wrapped address can come out before its first line); without, the next line.
+    """
+    if not (parsed[above].line.words and label_words):
+        below = above + 1
+        return below if _can_continue(parsed, below, used) else None
+    candidates = [
+        i
+        for i in range(len(parsed))
+        if i != above
+        and _can_continue(parsed, i, used)
+        and _is_below(parsed[above].line, parsed[i].line, label_words)
+    ]
+    return min(candidates, key=lambda i: parsed[i].line.words[0].top, default=None)
+
+
+def _can_continue(parsed: list[_Parsed], index: int, used: set[int]) -> bool:
+    """A line without labels, not MRZ, with a word of letters, not used yet."""
+    if index >= len(parsed) or index in used:
+        return False
+    row = parsed[index]
+    if row.hits or is_mrz_like(row.line):
+        return False
+    return re.search(r"[^\W\d_]{2,}", row.line.text) is not None
 
 
 def _is_below(above: Line, line: Line, label_words: list[Word]) -> bool:
@@ -185,7 +217,7 @@ def _is_below(above: Line, line: Line, label_words: list[Word]) -> bool:
     height = max(w.height for w in above.words)
     gap = min(w.top for w in line.words) - max(w.top + w.height for w in above.words)
     left_ok = line.words[0].left >= label_words[0].left - height
-    return gap <= 1.5 * height and left_ok
+    return -0.5 * height < gap <= 1.5 * height and left_ok
 
 
 def _clean(text: str) -> str:

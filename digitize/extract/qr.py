@@ -31,6 +31,8 @@ class QrData:
     residence: str | None = None
     issue_date: str | None = None
     extras: list[str] = field(default_factory=list)
+    parts: dict[str, str] = field(default_factory=dict)  # field -> payload part read
+    card: str = "cccd2021"  # `cancuoc2024` when the name follows the number
 
 
 @dataclass
@@ -45,7 +47,12 @@ class _Texts:
 def parse_qr_payload(payload: str) -> QrData | None:
     """Read an ID-card QR payload; None when it holds no 12-digit number."""
     data, texts = QrData(raw=payload), _Texts()
-    for index, part in enumerate(nfc(p) for p in payload.split("|")):
+    parts = payload.split("|")
+    # The chip CCCD keeps slot 2 for the old CMND (9 digits or empty); Căn cước 2024
+    # payloads seen so far go on with the name.
+    if len(parts) > 1 and not re.fullmatch(r"\s*(\d{9})?\s*", parts[1]):
+        data.card = "cancuoc2024"
+    for index, part in enumerate(nfc(p) for p in parts):
         if part:
             _take_part(data, texts, index, part)
     if data.id_number is None:
@@ -58,13 +65,14 @@ def parse_qr_payload(payload: str) -> QrData | None:
 def _take_part(data: QrData, texts: _Texts, index: int, part: str) -> None:
     """Put one non-empty payload part where its shape says it belongs."""
     if re.fullmatch(r"\d{12}", part) and data.id_number is None:
-        data.id_number = part
+        data.id_number = data.parts["id_number"] = part
     elif re.fullmatch(r"\d{9}", part) and data.old_id_number is None:
-        data.old_id_number = part
+        data.old_id_number = data.parts["old_id_number"] = part
     elif re.fullmatch(r"\d{8}", part) and parse_ddmmyyyy(part):
         texts.dates.append(part)
     elif fold(part) in _SEX and data.sex is None:
         data.sex, texts.sex_at = _SEX[fold(part)], index
+        data.parts["sex"] = part
     elif re.fullmatch(r"[\d\s]*", part):
         data.extras.append(part)
     else:
@@ -72,12 +80,11 @@ def _take_part(data: QrData, texts: _Texts, index: int, part: str) -> None:
 
 
 def _assign_dates(data: QrData, dates: list[str]) -> None:
-    """First date is the birth, second the issue; swapped if out of order."""
-    isos = [iso for iso in (parse_ddmmyyyy(d) for d in dates) if iso]
-    if len(isos) >= 2 and isos[0] > isos[1]:
-        isos[0], isos[1] = isos[1], isos[0]
-    data.date_of_birth = isos[0] if isos else None
-    data.issue_date = isos[1] if len(isos) > 1 else None
+    """Of the first two dates the earlier is the birth, the later the issue."""
+    first_two = sorted(dates[:2], key=lambda part: parse_ddmmyyyy(part) or "")
+    for name, part in zip(("date_of_birth", "issue_date"), first_two, strict=False):
+        setattr(data, name, parse_ddmmyyyy(part))
+        data.parts[name] = part
     data.extras.extend(dates[2:])
 
 
@@ -86,13 +93,13 @@ def _assign_texts(data: QrData, texts: _Texts) -> None:
     items = list(texts.items)
     name = next((item for item in items if _is_name_like(item[1])), None)
     if name:
-        data.full_name = name[1]
+        data.full_name = data.parts["full_name"] = name[1]
         items.remove(name)
     address = next((item for item in items if re.search(r"[,\d]", item[1])), None)
     if address is None:
         address = next((item for item in items if item[0] > texts.sex_at), None)
     if address:
-        data.residence = address[1]
+        data.residence = data.parts["residence"] = address[1]
         items.remove(address)
     data.extras.extend(text for _, text in items)
 

@@ -15,15 +15,19 @@ from digitize.extract.mrz import MrzData
 from digitize.extract.names import fold, nfc
 from digitize.extract.printed import PrintedValue
 from digitize.extract.qr import QrData
-from digitize.records import Field
+from digitize.records import Field, FieldSource
 
 __all__ = ["is_hard_failure", "mrz_fields", "ocr_fields", "qr_fields"]
+
+Checks = tuple[list[str], list[str]]  # names of the checks passed, failed
 
 _QR_CONF = 0.95  # the decode is exact; the content is only shape-checked
 _MRZ_CONF = 0.97  # a field under a passing check digit
 _MRZ_REPAIRED_CONF = 0.93
 _MRZ_UNCHECKED_CONF = 0.85  # name, sex, nationality: no check digit of their own
-_OCR_MAX_CONF = 0.85  # printed text alone is never verified
+# LIMITATION: printed text has no checksum -> a field read only from print is never
+# verified unless another source, field or card side confirms it.
+_OCR_MAX_CONF = 0.85
 _FAILED_CONF = 0.4  # a hard check failed: shape, check digit, calendar date
 _SOFT_FAILED_CONF = 0.7  # a consistency check failed: more often OCR than the card
 _NATIONALITIES = {"VNM": "Việt Nam", "VIET NAM": "Việt Nam", "VIETNAM": "Việt Nam"}
@@ -32,17 +36,12 @@ _SEXES = {"NAM": "M", "NU": "F", "MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}
 
 
 def _field(
-    name: str,
-    value: str,
-    raw: str,
-    source: str,
-    conf: float,
-    checks: tuple[list[str], list[str]],
+    name: str, value: str, raw: str, source: FieldSource, *, conf: float, checks: Checks
 ) -> Field:
     passed, failed = checks
     if failed:
         conf = min(conf, _FAILED_CONF if is_hard_failure(failed) else _SOFT_FAILED_CONF)
-    return Field(name, value, raw, source, conf, list(passed), list(failed))  # type: ignore[arg-type]
+    return Field(name, value, raw, source, conf, list(passed), list(failed))
 
 
 def is_hard_failure(failed: list[str]) -> bool:
@@ -51,86 +50,79 @@ def is_hard_failure(failed: list[str]) -> bool:
     return any(c in hard or c.startswith("mrz.check.") for c in failed)
 
 
-def _date_checks(iso: str | None) -> tuple[list[str], list[str]]:
+def _date_checks(iso: str | None) -> Checks:
     return (["date.valid"], []) if iso else ([], ["date.valid"])
 
 
 def qr_fields(qr: QrData) -> dict[str, Field]:
-    """Candidates from a parsed QR payload."""
+    """Candidates from a parsed QR payload; `raw` is the payload part read."""
     out: dict[str, Field] = {}
-    if qr.id_number:
-        out["id_number"] = _field(
-            "id_number", qr.id_number, qr.raw, "qr", _QR_CONF, check_pin(qr.id_number)
-        )
-    if qr.old_id_number:
-        checks = check_cmnd(qr.old_id_number)
-        out["old_id_number"] = _field(
-            "old_id_number", qr.old_id_number, qr.old_id_number, "qr", _QR_CONF, checks
-        )
-    for name in ("full_name", "residence"):
-        text = getattr(qr, name)
-        if text:
-            out[name] = _field(name, nfc(text), text, "qr", _QR_CONF, ([], []))
-    for name in ("date_of_birth", "issue_date"):
-        iso = getattr(qr, name)
-        if iso:
-            out[name] = _field(name, iso, iso, "qr", _QR_CONF, _date_checks(iso))
-    if qr.sex:
-        out["sex"] = _field("sex", qr.sex, qr.sex, "qr", _QR_CONF, (["sex.valid"], []))
+    checks: dict[str, Checks] = {
+        "id_number": check_pin(qr.id_number or ""),
+        "old_id_number": check_cmnd(qr.old_id_number or ""),
+        "date_of_birth": _date_checks(qr.date_of_birth),
+        "issue_date": _date_checks(qr.issue_date),
+        "sex": (["sex.valid"], []),
+    }
+    for name, raw in qr.parts.items():
+        value = getattr(qr, name)
+        if value:
+            found = checks.get(name, ([], []))
+            out[name] = _field(name, value, raw, "qr", conf=_QR_CONF, checks=found)
     return out
 
 
 def mrz_fields(mrz: MrzData) -> dict[str, Field]:
     """Candidates from a parsed MRZ; each carries the check digits that cover it."""
-    raw = "\n".join(mrz.lines)
-    conf = _MRZ_REPAIRED_CONF if mrz.repairs else _MRZ_CONF
+    line1, line2, line3 = mrz.lines
+    checked = _MRZ_REPAIRED_CONF if mrz.repairs else _MRZ_CONF
+    nationality = _NATIONALITIES.get(mrz.nationality, mrz.nationality)
     pin_checks = ("mrz.check.pin", "mrz.check.docno", "mrz.docno_vs_pin")
-    out = {
-        "id_number": _mrz_field(mrz, "id_number", mrz.pin, raw, conf, pin_checks),
-        "nationality": _mrz_field(
-            mrz,
-            "nationality",
-            _NATIONALITIES.get(mrz.nationality, mrz.nationality),
-            raw,
-            _MRZ_UNCHECKED_CONF,
-            (),
-        ),
-    }
-    shape = check_pin(mrz.pin)
-    out["id_number"].checks_passed[:0] = shape[0]
-    out["id_number"].checks_failed[:0] = shape[1]
-    if mrz.name:
-        out["full_name"] = _mrz_field(
-            mrz, "full_name", mrz.name, raw, _MRZ_UNCHECKED_CONF, ()
-        )
-    if mrz.sex:
-        out["sex"] = _mrz_field(mrz, "sex", mrz.sex, raw, _MRZ_UNCHECKED_CONF, ())
-    for name, value, check in (
-        ("date_of_birth", mrz.date_of_birth, "mrz.check.dob"),
-        ("expiry_date", mrz.expiry_date, "mrz.check.expiry"),
-    ):
-        out[name] = _mrz_field(mrz, name, value or "", raw, conf, (check,))
-        if not value:
+    specs = [
+        ("id_number", mrz.pin, line1, checked, pin_checks),
+        ("date_of_birth", mrz.date_of_birth, line2[0:7], checked, ("mrz.check.dob",)),
+        ("expiry_date", mrz.expiry_date, line2[8:15], checked, ("mrz.check.expiry",)),
+        ("sex", mrz.sex, line2[7], _MRZ_UNCHECKED_CONF, ()),
+        ("nationality", nationality, line2[15:18], _MRZ_UNCHECKED_CONF, ()),
+        ("full_name", mrz.name, line3, _MRZ_UNCHECKED_CONF, ()),
+    ]
+    out = {}
+    for name, value, raw, conf, names in specs:
+        if value or names:  # a date that checks but is no date still shows up
+            out[name] = _mrz_field(mrz, name, value or "", raw, conf=conf, names=names)
+    passed, failed = check_pin(mrz.pin)
+    out["id_number"].checks_passed[:0] = passed
+    out["id_number"].checks_failed[:0] = failed
+    for name in ("date_of_birth", "expiry_date"):
+        if not out[name].value:
             out[name].checks_failed.append("date.valid")
             out[name].confidence = _FAILED_CONF
     return out
 
 
 def _mrz_field(
-    mrz: MrzData, name: str, value: str, raw: str, conf: float, checks: tuple[str, ...]
+    mrz: MrzData,
+    name: str,
+    value: str,
+    raw: str,
+    *,
+    conf: float,
+    names: tuple[str, ...],
 ) -> Field:
-    """A field under `checks` and the composite check digit (except unchecked ones)."""
-    if checks:
-        checks = (*checks, "mrz.check.composite")
-    passed = [c for c in checks if mrz.passed(c)]
-    failed = [c for c in checks if not mrz.passed(c)]
-    return _field(name, value, raw, "mrz", conf, (passed, failed))
+    """A field under check digits `names` and the composite (unless it has none)."""
+    if names:
+        names = (*names, "mrz.check.composite")
+    passed = [c for c in names if mrz.passed(c)]
+    failed = [c for c in names if not mrz.passed(c)]
+    return _field(name, value, raw, "mrz", conf=conf, checks=(passed, failed))
 
 
 def ocr_fields(printed: dict[str, PrintedValue], paper_type: str) -> dict[str, Field]:
     """Candidates from printed values; a CMND's number is its old 9-digit number."""
     out: dict[str, Field] = {}
     for name, found in printed.items():
+        if name == "expiry_date" and "KHONG THOI HAN" in fold(found.text):
+            continue  # cards issued from age 58 or 60 have no expiry date
         conf = min(found.conf, _OCR_MAX_CONF)
         field = _ocr_field(name, found.text, conf)
         if field.name == "id_number" and paper_type.startswith("cmnd"):
@@ -144,21 +136,21 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
         return _ocr_number(name, text, conf)
     if name in ("date_of_birth", "issue_date", "expiry_date"):
         iso = parse_date(text)
-        return _field(name, iso or "", text, "ocr", conf, _date_checks(iso))
+        return _field(name, iso or "", text, "ocr", conf=conf, checks=_date_checks(iso))
     if name == "sex":
         sex = _SEXES.get(next(iter(fold(text).split()), ""), "")
         checks = (["sex.valid"], []) if sex else ([], ["sex.valid"])
-        return _field(name, sex, text, "ocr", conf, checks)
+        return _field(name, sex, text, "ocr", conf=conf, checks=checks)
     if name == "nationality":
         value = _NATIONALITIES.get(fold(text), nfc(text))
-        return _field(name, value, text, "ocr", conf, ([], []))
+        return _field(name, value, text, "ocr", conf=conf, checks=([], []))
     if name == "full_name":
         return _ocr_name(text, conf)
-    return _field(name, _fix_place(nfc(text)), text, "ocr", conf, ([], []))
+    return _field(name, _fix_place(nfc(text)), text, "ocr", conf=conf, checks=([], []))
 
 
 def _fix_place(text: str) -> str:
-    """Undo Tesseract's `la` for the `Ia` of Central Highlands names (Ia Dom, Ia Kla)."""
+    """Undo Tesseract's `la` for the `Ia` of Central Highlands names (Ia Dom)."""
     return _LA.sub("Ia", text)
 
 
@@ -167,18 +159,18 @@ def _ocr_number(name: str, text: str, conf: float) -> Field:
     pin = find_number(text, 12)
     cmnd = find_number(text, 9)
     if pin and name == "id_number":
-        return _field(name, pin, text, "ocr", conf, check_pin(pin))
+        return _field(name, pin, text, "ocr", conf=conf, checks=check_pin(pin))
     if cmnd or pin:
         number = cmnd or pin or ""
         checks = check_cmnd(number) if cmnd else (["cmnd.shape"], [])
-        return _field("old_id_number", number, text, "ocr", conf, checks)
+        return _field("old_id_number", number, text, "ocr", conf=conf, checks=checks)
     digits = re.sub(r"\D", "", repair_digits(text))
     failed = "pin.shape" if name == "id_number" else "cmnd.shape"
-    return _field(name, digits, text, "ocr", conf, ([], [failed]))
+    return _field(name, digits, text, "ocr", conf=conf, checks=([], [failed]))
 
 
 def _ocr_name(text: str, conf: float) -> Field:
     """Letters and spaces only; a name needs two words."""
     value = nfc(re.sub(r"[^\w\s]|[\d_]", " ", text))
     checks = (["name.shape"], []) if len(value.split()) >= 2 else ([], ["name.shape"])
-    return _field("full_name", value, text, "ocr", conf, checks)
+    return _field("full_name", value, text, "ocr", conf=conf, checks=checks)

@@ -17,6 +17,7 @@ def test_chip_cccd_payload():
     assert qr.residence == "Số 12, ngõ 5, phố Huế, Hai Bà Trưng, Hà Nội"
     assert qr.issue_date == "2021-08-10"
     assert qr.extras == []
+    assert qr.card == "cccd2021"
 
 
 def test_payload_without_old_cmnd():
@@ -46,6 +47,7 @@ def test_can_cuoc_2024_order_with_extras():
     assert qr.residence == "Tổ 3, Phường Láng, Hà Nội"
     assert qr.old_id_number is None
     assert qr.extras == ["001318099999", "Trần Văn Cha", "Lê Thị Mẹ"]
+    assert qr.card == "cancuoc2024"
 
 
 def test_dates_out_of_order_are_sorted():
