@@ -92,8 +92,9 @@ class DevKeys:
 class KeySource(abc.ABC):
     """Where the signing key lives: loads a pyHanko signer and names the trust roots.
 
-    Only `Pkcs12KeySource` exists today; a PKCS#11 token or HSM and a remote signing
-    service (CSC, interrupted signing) would be further subclasses.
+    `Pkcs12KeySource` (a file), `digitize.sign.token.Pkcs11KeySource` (a token or
+    HSM) and `digitize.sign.remote.RemoteKeySource` (a signing service), chosen by
+    the setting `sign_source`.
     """
 
     trust_roots: tuple[Path, ...]
@@ -195,10 +196,20 @@ def ensure_signing_key(settings: Settings) -> KeySource:
     """The configured signing key, or the development key (made on first use).
 
     Raises:
-        ConfigError: a configured file is missing or its passphrase unreadable.
+        ConfigError: an unknown `sign_source`, a configured file is missing or its
+            passphrase unreadable, or a token or remote setting is missing.
     """
-    # LIMITATION: only PKCS#12 files are implemented -> a PKCS#11 token, an HSM or a
-    # remote signing service needs a new KeySource subclass chosen here from config.
+    source = settings.sign_source.strip().lower()
+    if source == "pkcs11":
+        return _pkcs11_source(settings)
+    if source == "remote":
+        return _remote_source(settings)
+    if source != "pkcs12":
+        raise ConfigError(
+            f"setting 'sign_source' is {settings.sign_source!r}; allowed: pkcs12, "
+            "pkcs11, remote",
+            code="config.sign_source",
+        )
     if settings.sign_pkcs12:
         return Pkcs12KeySource(
             path=Path(settings.sign_pkcs12),
@@ -213,6 +224,55 @@ def ensure_signing_key(settings: Settings) -> KeySource:
         passphrase=dev.passphrase(),
         is_development=True,
     )
+
+
+def _pkcs11_source(settings: Settings) -> KeySource:
+    from digitize.sign.token import Pkcs11KeySource
+
+    _require(settings, "sign_pkcs11_module", "sign_pkcs11_token", "sign_pkcs11_key_id")
+    key_id = _hex_id(settings.sign_pkcs11_key_id, "sign_pkcs11_key_id")
+    cert_id = _hex_id(settings.sign_pkcs11_cert_id, "sign_pkcs11_cert_id") or key_id
+    return Pkcs11KeySource(
+        module=Path(settings.sign_pkcs11_module),
+        token_label=settings.sign_pkcs11_token,
+        key_id=key_id,
+        cert_id=cert_id,
+        trust_roots=_configured_roots(settings, dev_root=None),
+        pin=os.environ.get(settings.sign_pkcs11_pin_env) or None,
+    )
+
+
+def _remote_source(settings: Settings) -> KeySource:
+    from digitize.sign.remote import RemoteKeySource
+
+    _require(settings, "sign_remote_url", "sign_remote_cert")
+    return RemoteKeySource(
+        url=settings.sign_remote_url.strip(),
+        cert_file=Path(settings.sign_remote_cert),
+        trust_roots=_configured_roots(settings, dev_root=None),
+        timeout_s=settings.sign_network_timeout_s,
+        token=os.environ.get(settings.sign_remote_token_env) or None,
+    )
+
+
+def _require(settings: Settings, *names: str) -> None:
+    missing = [name for name in names if not str(getattr(settings, name)).strip()]
+    if missing:
+        raise ConfigError(
+            f"sign_source {settings.sign_source} needs the setting(s) "
+            f"{', '.join(missing)}",
+            code="config.sign_source",
+        )
+
+
+def _hex_id(value: str, name: str) -> bytes:
+    try:
+        return bytes.fromhex(value.strip().removeprefix("0x"))
+    except ValueError as err:
+        raise ConfigError(
+            f"setting '{name}' must be hexadecimal (a CKA_ID such as 01 or a1b2)",
+            code="config.sign_source",
+        ) from err
 
 
 def trust_root_paths(settings: Settings) -> tuple[Path, ...]:
@@ -245,8 +305,8 @@ def _configured_roots(settings: Settings, dev_root: Path | None) -> tuple[Path, 
     if not names:
         if dev_root is None:
             raise ConfigError(
-                "sign_pkcs12 is set but sign_trust_roots is empty; set it to the PEM "
-                "file of the root CA that issued the signing certificate",
+                "a signing key is configured but sign_trust_roots is empty; set it to "
+                "the PEM file of the root CA that issued the signing certificate",
                 code="config.trust_roots",
             )
         return (dev_root,)

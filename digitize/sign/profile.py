@@ -19,9 +19,12 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import (
+    InsufficientRevinfoError,
     PathValidationError,
     RevokedError,
 )
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.api import OwnedFetcherBackend
 
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError, SigningUnavailableError
@@ -93,10 +96,11 @@ class SignProfile:
         )
 
 
-def _fetcher_backend(timeout_s: float) -> object:
-    from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-
-    return AIOHttpFetcherBackend(per_request_timeout=round(timeout_s))
+def _fetcher_backend(timeout_s: float) -> OwnedFetcherBackend:
+    # Owned: the context's aclose() then closes the backend's aiohttp session.
+    return OwnedFetcherBackend(
+        AIOHttpFetcherBackend(per_request_timeout=round(timeout_s))
+    )
 
 
 def resolve_profile(settings: Settings) -> SignProfile:
@@ -160,10 +164,18 @@ def signing_error_from(err: BaseException) -> SigningError:
             "replace the key before signing again",
             code="sign.cert_revoked",
         )
-    if any(isinstance(e, _NETWORK_ERRORS) for e in chain) or _is_fetch_failure(chain):
+    if any(isinstance(e, _NETWORK_ERRORS) for e in chain):
         return SigningUnavailableError(
-            "a signing service could not be reached (timestamp authority or "
-            f"revocation server: {_short(chain)}); the file is kept for a later retry",
+            "the timestamp authority could not be reached or refused the request "
+            f"({_short(chain)}); the file is kept for a later retry",
+        )
+    if any(isinstance(e, InsufficientRevinfoError) for e in chain):
+        # With fetching on, missing revocation data means the OCSP responder or CRL
+        # server did not answer (or the certificate names none: see the message).
+        return SigningUnavailableError(
+            "no revocation information could be obtained for the signing "
+            "certificate's chain: its OCSP responder or CRL server did not answer "
+            "(or the certificate names none); the file is kept for a later retry",
         )
     if any(isinstance(e, PathValidationError) for e in chain):
         return SigningError(
@@ -181,17 +193,13 @@ def _causes(err: BaseException) -> list[BaseException]:
     current: BaseException | None = err
     while current is not None and current not in seen:
         seen.append(current)
-        current = current.__cause__ or current.__context__
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
     return seen
 
 
-def _is_fetch_failure(chain: list[BaseException]) -> bool:
-    # certvalidator reports failed OCSP/CRL downloads as "insufficient revocation
-    # information" with the fetch errors only in its message.
-    text = " ".join(str(e) for e in chain).lower()
-    return "fetch" in text and ("fail" in text or "error" in text)
-
-
 def _short(chain: list[BaseException]) -> str:
+    # The innermost cause names the real problem (refused connection, HTTP status).
     last = chain[-1]
     return f"{type(last).__name__}: {str(last)[:160]}"

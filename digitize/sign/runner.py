@@ -23,6 +23,12 @@ def run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_loop = False
+    else:
+        in_loop = True
+    if not in_loop:
+        # Outside the except block: errors raised by the coroutine must not carry
+        # the "no running event loop" error as their context.
         return asyncio.run(make())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitize-sign") as pool:
         return pool.submit(lambda: asyncio.run(make())).result()

@@ -19,12 +19,17 @@ from certomancer.registry import CertLabel, CertomancerConfig, KeyLabel, PKIArch
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 CONFIG = Path(__file__).with_name("certomancer.yml")
 ARCH = "vn-test"
 KEYS = ("root", "interm", "interm-ocsp", "tsa", "signer1", "signer2")
 PASSPHRASE = b"mat-khau-thu"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: object, **kwargs: object) -> None:
+        return
 
 
 def _free_port() -> int:
@@ -82,7 +87,9 @@ class TestPki:
         if self._server is not None:
             return
         app = Animator(AnimatorArchStore(self._archs), with_web_ui=False)
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", self.port, app, threaded=True, request_handler=_QuietHandler
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="test-pki", daemon=True
         )

@@ -1,0 +1,82 @@
+"""pytest fixtures over the test PKI: one live PKI per test session, settings per level.
+
+Import the fixtures into a test module with `from tests.pki.fixtures import *`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from io import BytesIO
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from digitize.config import Settings
+from tests.pki.server import PASSPHRASE, TestPki
+
+__all__ = ["make_pdf", "pki", "pki_settings", "settings_for"]
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPki]:
+    """The live test PKI on 127.0.0.1, started for the session, stopped after it."""
+    server = TestPki(tmp_path_factory.mktemp("pki"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def settings_for(
+    pki: TestPki, home: Path, *, signer: str = "signer1", level: str = "auto"
+) -> Settings:
+    """Settings that sign with `signer`'s PKCS#12 and trust only the test root."""
+    passphrase = pki.folder / "passphrase"
+    passphrase.write_bytes(PASSPHRASE + b"\n")
+    p12 = pki.folder / f"{signer}.p12"
+    if not p12.exists():
+        pki.write_p12(signer)
+    return Settings(
+        home=home,
+        sign_pkcs12=str(p12),
+        sign_passphrase_file=str(passphrase),
+        sign_trust_roots=str(pki.write_root()),
+        sign_tsa_url=pki.tsa_url if level != "B-B" else "",
+        sign_level=level,
+        sign_network_timeout_s=5.0,
+    )
+
+
+@pytest.fixture
+def pki_settings(pki: TestPki, tmp_path: Path) -> Settings:
+    """B-LTA (the default with a TSA) with the valid signer."""
+    return settings_for(pki, tmp_path / "home")
+
+
+def make_pdf(text: str = "Trang 1", *, pages: int = 1) -> bytes:
+    """A small PDF with one line of text per page."""
+    pdf = pikepdf.new()
+    for index in range(pages):
+        page = pdf.add_blank_page(page_size=(595.28, 841.89))
+        font = pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica,
+        )
+        page.obj.Resources = pikepdf.Dictionary(
+            Font=pikepdf.Dictionary(F1=pdf.make_indirect(font))
+        )
+        page.obj.Contents = pdf.make_stream(
+            f"BT /F1 24 Tf 72 700 Td ({text} {index + 1}) Tj ET".encode("ascii")
+        )
+    out = BytesIO()
+    pdf.save(out, static_id=True)
+    return out.getvalue()
+
+
+def with_level(settings: Settings, level: str) -> Settings:
+    """The same settings at another level (B-B drops the TSA)."""
+    if level == "B-B":
+        return replace(settings, sign_level=level, sign_tsa_url="")
+    return replace(settings, sign_level=level)
