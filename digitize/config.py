@@ -112,6 +112,55 @@ class Settings:
     watch_poll_s: float = _setting(1.0, "scan interval of the watcher loop", 0.1, 3600)
     watch_polling: bool = _setting(False, "poll instead of using file events (SMB)")
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+    scale_mode: str = _setting(
+        "embedded", "embedded (SQLite, local folder) or scaled (PostgreSQL, Celery)"
+    )
+    scale_database_url: str = _setting(
+        "", "PostgreSQL URL without password (PGPASSWORD or ~/.pgpass supplies it)"
+    )
+    scale_broker_url: str = _setting(
+        "", "Celery broker, redis://host:6379/0 or amqp://host:5672//"
+    )
+    scale_blob_store: str = _setting(
+        "local", "local (home/repository, may be a shared mount) or s3"
+    )
+    scale_s3_endpoint: str = _setting("", "S3 endpoint URL; empty = AWS default")
+    scale_s3_bucket: str = _setting("digitize", "S3 bucket holding every blob")
+    scale_s3_region: str = _setting("us-east-1", "S3 region name")
+    scale_s3_key_env: str = _setting(
+        "DIGITIZE_S3_ACCESS_KEY", "environment variable holding the S3 access key id"
+    )
+    scale_s3_secret_env: str = _setting(
+        "DIGITIZE_S3_SECRET_KEY", "environment variable holding the S3 secret key"
+    )
+    scale_task_time_limit_s: float = _setting(
+        1800.0, "hard limit per task: the worker child is killed past it", 10, 86400
+    )
+    scale_visibility_timeout_s: float = _setting(
+        7200.0, "Redis redelivers an unacknowledged task after this", 60, 604800
+    )
+    scale_heartbeat_s: float = _setting(
+        10.0, "a running step marks its job alive this often", 0.2, 600
+    )
+    scale_stale_s: float = _setting(
+        60.0, "a started step silent this long is sent again", 1, 86400
+    )
+    scale_requeue_s: float = _setting(
+        900.0, "a queued job untouched this long is sent again", 1, 86400
+    )
+    scale_sweep_s: float = _setting(
+        30.0, "how often the ingest node looks for stale jobs", 0.2, 3600
+    )
+    scale_max_retries: int = _setting(5, "retries of a failed step", 0, 100)
+    scale_retry_backoff_s: float = _setting(
+        10.0, "delay before the first retry; doubles each time", 0.1, 3600
+    )
+    scale_worker_concurrency: int = _setting(
+        0, "task processes per worker; 0 = one per core", 0, 256
+    )
+    scale_worker_max_memory_mb: int = _setting(
+        1500, "a worker child past this resident size is replaced", 100, 65536
+    )
 
     @property
     def inbox(self) -> Path:

@@ -22,11 +22,11 @@ from digitize.machine_layers import read_machine_layers
 from digitize.ocr import ocr_page
 from digitize.pages import PageImage, count_pages, iter_pages, sniff_format
 from digitize.pdf import EncodedImage, build_searchable_pdf, encode_page_image
-from digitize.records import OcrPage, PageEvidence
+from digitize.records import OcrPage, PageEvidence, Paper
 from digitize.sign import sign_pdf
 from digitize.store import Catalog, DocumentRecord, sha256_file, write_blob
 
-__all__ = ["FileOutcome", "process_file"]
+__all__ = ["FileOutcome", "Reading", "process_file", "read_document"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,37 @@ def _read_pages(
     return results
 
 
+@dataclass
+class Reading:
+    """What one file becomes before signing: OCR'd pages, papers, unsigned PDF."""
+
+    pages: list[OcrPage]
+    papers: list[Paper]
+    unsigned: bytes
+
+
+def read_document(
+    copy: Path, fmt: str, settings: Settings, timer: _Timer | None = None
+) -> Reading:
+    """Pages, OCR, extraction and the searchable PDF of one private copy.
+
+    Both modes run this: `process_file` below, and the `read` step of
+    digitize.scale.steps on a worker.
+    """
+    timer = timer or _Timer()
+    count_pages(copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels)
+    results = _read_pages(copy, fmt, settings, timer)
+
+    t0 = time.perf_counter()
+    papers = extract_papers([r.evidence for r in results])
+    timer.add("extract", t0)
+
+    t0 = time.perf_counter()
+    unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results])
+    timer.add("pdf", t0)
+    return Reading([r.ocr for r in results], papers, unsigned)
+
+
 def _private_copy(path: Path, sha256: str, fmt: str, settings: Settings) -> Path:
     settings.work.mkdir(parents=True, exist_ok=True)
     copy = settings.work / f"{sha256}.{fmt}"
@@ -150,44 +181,35 @@ def process_file(
 
     copy = _private_copy(path, sha256, fmt, settings)
     try:
-        count_pages(
-            copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
-        )
-        results = _read_pages(copy, fmt, settings, timer)
+        reading = read_document(copy, fmt, settings, timer)
 
         t0 = time.perf_counter()
-        papers = extract_papers([r.evidence for r in results])
-        timer.add("extract", t0)
-
-        t0 = time.perf_counter()
-        unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results])
-        timer.add("pdf", t0)
-
-        t0 = time.perf_counter()
-        signed = sign_pdf(unsigned, settings)
+        signed = sign_pdf(reading.unsigned, settings)
         timer.add("sign", t0)
 
         t0 = time.perf_counter()
         record = DocumentRecord(
             sha256=sha256, original_name=path.name, format=fmt,
-            size_bytes=copy.stat().st_size, pages=[r.ocr for r in results],
-            papers=papers, unit=unit, dossier=dossier,
+            size_bytes=copy.stat().st_size, pages=reading.pages,
+            papers=reading.papers, unit=unit, dossier=dossier,
         )
-        _store(record, copy, unsigned, signed, settings)
+        _store(record, copy, reading.unsigned, signed, settings)
         record.seconds = time.perf_counter() - started
         persons = catalog.add_document(record)
         timer.add("store", t0)
     finally:
         copy.unlink(missing_ok=True)
 
-    outcome.document_id, outcome.pages = record.id, len(results)
+    outcome.document_id, outcome.pages = record.id, len(reading.pages)
     outcome.persons = len(persons)
-    outcome.fields = sum(len(p.fields) for p in papers)
+    outcome.fields = sum(len(p.fields) for p in reading.papers)
     outcome.signed, outcome.validated = True, record.validated
     outcome.sign_level = signed.level
     outcome.seconds = time.perf_counter() - started
     outcome.stage_seconds = timer.seconds
-    log.info("stored %s: %d pages in %.1f s", record.id, len(results), outcome.seconds)
+    log.info(
+        "stored %s: %d pages in %.1f s", record.id, len(reading.pages), outcome.seconds
+    )
     return outcome
 
 
