@@ -19,9 +19,15 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from PIL import Image
 
+from digitize.mark import ConversionMark, draw_mark
 from digitize.records import OcrPage, Word
 
-__all__ = ["EncodedImage", "build_searchable_pdf", "encode_page_image"]
+__all__ = [
+    "ConversionMark",
+    "EncodedImage",
+    "build_searchable_pdf",
+    "encode_page_image",
+]
 
 _GLYPH_WIDTH = 500  # of 1000 units per em: every code point has this advance
 _JPEG_QUALITY = 80
@@ -193,12 +199,20 @@ def _add_page(
     pdf.pages.append(pdf_page)
 
 
-def build_searchable_pdf(pages: list[tuple[OcrPage, EncodedImage]]) -> bytes:
-    """One PDF with every page's image and invisible text, in page order."""
+def build_searchable_pdf(
+    pages: list[tuple[OcrPage, EncodedImage]], mark: ConversionMark | None = None
+) -> bytes:
+    """One PDF with every page's image and invisible text, in page order.
+
+    With `mark`, page 1 gets a band below the scan with the 'converted from paper'
+    mark, the converting unit and a QR code of the record's address.
+    """
     pdf = pikepdf.new()
     font = _font(pdf)
     for page, image in pages:
         _add_page(pdf, font, page, image)
+    if mark is not None and len(pdf.pages):
+        draw_mark(pdf, pdf.pages[0], mark)
     pdf.docinfo[pikepdf.Name.Producer] = pikepdf.String("digitize")
     buf = io.BytesIO()
     pdf.save(
