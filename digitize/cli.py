@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("keys", parents=[common], help="create the development signing key")
     p = sub.add_parser("demo", parents=[common], help="generate samples and run them")
     p.add_argument("--seed", type=int, default=7)
+    p = sub.add_parser("serve", parents=[common], help="run the counter service")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p = sub.add_parser("users", parents=[common], help="manage service accounts")
+    p.add_argument("action", choices=["add", "passwd", "list"])
+    p.add_argument("username", nargs="?", default="")
+    p.add_argument("--role", choices=["scanner", "counter", "admin"], default="counter")
+    p.add_argument("--units", default="", help="comma-separated units; empty = all")
+    p = sub.add_parser("audit", parents=[common], help="check or export the audit log")
+    p.add_argument("action", choices=["verify", "export"])
     return parser
 
 
@@ -191,7 +201,72 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, seed=args.seed, as_json=args.json)
 
 
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.web import serve
+
+    serve(settings, args.host, args.port)
+    return 0
+
+
+def _read_password() -> str:
+    """Twice from the terminal, or one line from stdin when it is not a terminal."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise DigitizeError("the two passwords differ", code="auth.mismatch")
+    return first
+
+
+def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.audit import AuditLog
+    from digitize.auth import AccessStore
+
+    store = AccessStore(settings.home / "access.sqlite3")
+    if args.action == "list":
+        users = store.list_users()
+        lines = [f"{u['username']:<20} {u['role']:<8} {u['units'] or '*'}" for u in users]
+        _print(users, args.json, "\n".join(lines) or "no users")
+        return 0
+    if not args.username:
+        raise DigitizeError("give a user name", code="auth.bad_username")
+    if args.action == "add":
+        units = tuple(u for u in args.units.split(",") if u)
+        store.add_user(args.username, _read_password(), args.role, units)
+    else:
+        store.set_password(args.username, _read_password())
+    AuditLog(settings.home / "audit.sqlite3").record(
+        username="cli", role="admin", action=f"users.{args.action}",
+        target=args.username,
+    )  # fmt: skip
+    _print({"username": args.username}, args.json, f"{args.action}: {args.username}")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.audit import AuditLog, verify_chain
+
+    path = settings.home / "audit.sqlite3"
+    if args.action == "export":
+        for line in AuditLog(path).export_lines():
+            sys.stdout.write(line)
+        return 0
+    report = verify_chain(path)
+    text = "\n".join(
+        [f"{report.entries} entries, chain {'intact' if report.ok else 'BROKEN'}"]
+        + [f"  {problem}" for problem in report.problems]
+    )
+    _print({"ok": report.ok, "entries": report.entries, "problems": report.problems},
+           args.json, text)  # fmt: skip
+    return 0 if report.ok else 8
+
+
 _COMMANDS = {
+    "serve": _cmd_serve,
+    "users": _cmd_users,
+    "audit": _cmd_audit,
     "ingest": _cmd_ingest,
     "watch": _cmd_watch,
     "find": _cmd_find,

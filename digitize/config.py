@@ -112,6 +112,16 @@ class Settings:
     watch_poll_s: float = _setting(1.0, "scan interval of the watcher loop", 0.1, 3600)
     watch_polling: bool = _setting(False, "poll instead of using file events (SMB)")
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+    web_session_idle_min: int = _setting(
+        30, "minutes without a request that end a page session", 1, 1440
+    )
+    web_session_max_h: float = _setting(
+        12.0, "hours after login that end a page session anyway", 0.1, 168
+    )
+    web_token_days: int = _setting(30, "days an API bearer token lasts", 1, 365)
+    web_max_upload_mb: int = _setting(
+        50, "largest scan or PDF accepted by an upload", 1, 2000
+    )
     scale_mode: str = _setting(
         "embedded", "embedded (SQLite, local folder) or scaled (PostgreSQL, Celery)"
     )

@@ -95,6 +95,9 @@ CREATE TABLE IF NOT EXISTS links (
     UNIQUE (person_id, document_id, paper_type)
 );
 CREATE INDEX IF NOT EXISTS links_doc ON links(document_id);
+-- The counter service lists a dossier's documents and filters searches by date.
+CREATE INDEX IF NOT EXISTS documents_dossier ON documents(unit, dossier);
+CREATE INDEX IF NOT EXISTS documents_created ON documents(created_at);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
