@@ -53,9 +53,9 @@ def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
     return lambda values: row_type(values)
 
 
-def translate(sql: str) -> tuple[str, str | None]:
+def translate(sql: str, has_params: bool = True) -> tuple[str, str | None]:
     """SQLite-flavoured SQL to PostgreSQL; also the identity table an INSERT fills."""
-    text = sql.replace("%", "%%").replace("?", "%s")
+    text = sql.replace("%", "%%").replace("?", "%s") if has_params else sql
     if _INSERT_OR_IGNORE.match(text):
         text = _INSERT_OR_IGNORE.sub("INSERT INTO", text) + " ON CONFLICT DO NOTHING"
     target = _INSERT_INTO.match(text)
@@ -105,9 +105,10 @@ class PgConnection:
         head = sql.strip().upper()
         if head.startswith("PRAGMA"):
             return _Cursor(self.conn.cursor(), False)
-        text, identity = translate("BEGIN" if head.startswith("BEGIN") else sql)
+        text, identity = translate("BEGIN" if head.startswith("BEGIN") else sql,
+                                   bool(params))
         try:
-            cursor = self.conn.execute(text, tuple(params))
+            cursor = self.conn.execute(text, tuple(params) if params else None)
         except psycopg.errors.UniqueViolation:
             raise
         except psycopg.OperationalError as err:

@@ -97,7 +97,8 @@ CREATE TABLE IF NOT EXISTS events (
 
 # Full text: SQLite keeps FTS5 over the text and its folded form (store.fold_text);
 # PostgreSQL indexes the same folded text (folded in Python, so both modes fold alike,
-# đ included) as a `simple` tsvector with weight B and the exact text with weight A.
+# đ included), cut at non-word characters as FTS5's unicode61 does, as a `simple`
+# tsvector. Exact diacritics are ranked by the same Python test in both modes.
 _FTS = {
     "sqlite": """
 CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
@@ -112,8 +113,7 @@ CREATE TABLE IF NOT EXISTS pages_fts (
     document_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
     tsv tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', lower(text)), 'A')
-        || setweight(to_tsvector('simple', folded), 'B')
+        to_tsvector('simple', regexp_replace(folded, '\\W+', ' ', 'g'))
     ) STORED,
     PRIMARY KEY (document_id, idx)
 );
