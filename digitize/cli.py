@@ -12,6 +12,13 @@ from typing import Any
 from digitize.config import Settings, load_settings
 from digitize.errors import DigitizeError
 from digitize.logs import configure_logging
+from digitize.sign.commands import (
+    add_signing_parsers,
+    run_reprocess,
+    run_signatures,
+    run_verify,
+    run_versions,
+)
 
 __all__ = ["main"]
 
@@ -55,8 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = sub.add_parser("show", parents=[common], help="one document")
     p.add_argument("document")
-    p = sub.add_parser("verify", parents=[common], help="check a PDF's signatures")
-    p.add_argument("file", type=Path)
+    add_signing_parsers(sub, common)
     sub.add_parser("keys", parents=[common], help="create the development signing key")
     p = sub.add_parser("demo", parents=[common], help="generate samples and run them")
     p.add_argument("--seed", type=int, default=7)
@@ -173,18 +179,19 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from digitize.sign import report_to_dict, verify_pdf
+    return run_verify(args, settings, _print)
 
-    reports = verify_pdf(args.file.read_bytes(), settings)
-    data = [report_to_dict(r) for r in reports]
-    text = (
-        "\n".join(
-            f"{d['field_name']}: {d['summary_en']}\n  {d['summary_vi']}" for d in data
-        )
-        or "the file has no signature"
-    )
-    _print(data, args.json, text)
-    return 0 if reports and all(r.trusted and r.intact for r in reports) else 7
+
+def _cmd_signatures(args: argparse.Namespace, settings: Settings) -> int:
+    return run_signatures(args, settings, _print)
+
+
+def _cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    return run_reprocess(args, settings, _print)
+
+
+def _cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
+    return run_versions(args, settings, _print)
 
 
 def _cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
@@ -273,6 +280,9 @@ _COMMANDS = {
     "search": _cmd_search,
     "show": _cmd_show,
     "verify": _cmd_verify,
+    "signatures": _cmd_signatures,
+    "reprocess": _cmd_reprocess,
+    "versions": _cmd_versions,
     "keys": _cmd_keys,
     "demo": _cmd_demo,
 }

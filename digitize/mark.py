@@ -21,9 +21,10 @@ import qrcode
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
+from digitize.config import Settings
 from digitize.fonts import find_font
 
-__all__ = ["BAND_PT", "ConversionMark", "draw_mark"]
+__all__ = ["BAND_PT", "ConversionMark", "conversion_mark", "draw_mark"]
 
 BAND_PT = 64.0
 _QR_PT = 52.0
@@ -50,6 +51,15 @@ class ConversionMark:
         """Printed lines (NFC, one line each)."""
         first = f"{_one_line(self.text)} – {_one_line(self.unit)}"
         return [first, _one_line(self.record_url)]
+
+
+def conversion_mark(settings: Settings, record_id: str) -> ConversionMark:
+    """The mark for record `record_id`: configured text, agency and URL base."""
+    return ConversionMark(
+        text=settings.mark_text,
+        unit=settings.sign_agency,
+        record_url=f"{settings.record_url_base}{record_id}",
+    )
 
 
 def _one_line(value: str) -> str:

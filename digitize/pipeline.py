@@ -21,6 +21,7 @@ from digitize.extract import extract_papers
 from digitize.machine_layers import read_machine_layers
 from digitize.ocr import ocr_page
 from digitize.pages import PageImage, count_pages, iter_pages, sniff_format
+from digitize.mark import conversion_mark
 from digitize.pdf import EncodedImage, build_searchable_pdf, encode_page_image
 from digitize.records import OcrPage, PageEvidence, Paper
 from digitize.sign import sign_pdf
@@ -123,12 +124,18 @@ class Reading:
 
 
 def read_document(
-    copy: Path, fmt: str, settings: Settings, timer: _Timer | None = None
+    copy: Path,
+    fmt: str,
+    settings: Settings,
+    timer: _Timer | None = None,
+    *,
+    record_id: str = "",
 ) -> Reading:
     """Pages, OCR, extraction and the searchable PDF of one private copy.
 
     Both modes run this: `process_file` below, and the `read` step of
-    digitize.scale.steps on a worker.
+    digitize.scale.steps on a worker. With `record_id`, page 1 carries the
+    'converted from paper' mark and a QR code of the record's address.
     """
     timer = timer or _Timer()
     count_pages(copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels)
@@ -139,7 +146,8 @@ def read_document(
     timer.add("extract", t0)
 
     t0 = time.perf_counter()
-    unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results])
+    mark = conversion_mark(settings, record_id) if record_id else None
+    unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results], mark=mark)
     timer.add("pdf", t0)
     return Reading([r.ocr for r in results], papers, unsigned)
 
@@ -181,7 +189,7 @@ def process_file(
 
     copy = _private_copy(path, sha256, fmt, settings)
     try:
-        reading = read_document(copy, fmt, settings, timer)
+        reading = read_document(copy, fmt, settings, timer, record_id=sha256[:16])
 
         t0 = time.perf_counter()
         signed = sign_pdf(reading.unsigned, settings)
@@ -193,7 +201,7 @@ def process_file(
             size_bytes=copy.stat().st_size, pages=reading.pages,
             papers=reading.papers, unit=unit, dossier=dossier,
         )
-        _store(record, copy, reading.unsigned, signed, settings)
+        _store(record, copy, signed.unsigned or reading.unsigned, signed, settings)
         record.seconds = time.perf_counter() - started
         persons = catalog.add_document(record)
         timer.add("store", t0)

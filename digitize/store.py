@@ -105,6 +105,62 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT ''
 );
+-- The legal chain: every signed file a document ever had. The documents row holds
+-- the current one; older rows keep their blobs and say when they were superseded.
+CREATE TABLE IF NOT EXISTS versions (
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    unsigned_sha256 TEXT,
+    signed_sha256 TEXT NOT NULL,
+    sign_level TEXT,
+    signer TEXT,
+    signed_at TEXT,
+    created_at TEXT NOT NULL,
+    superseded_at TEXT,
+    PRIMARY KEY (document_id, version)
+);
+-- Signatures found on PDFs as received (third-party signed input), as verified.
+CREATE TABLE IF NOT EXISTS input_signatures (
+    id INTEGER PRIMARY KEY,
+    input_sha256 TEXT NOT NULL,
+    document_id TEXT,
+    field_name TEXT NOT NULL,
+    signer TEXT,
+    signed_at TEXT,
+    level TEXT,
+    intact INTEGER NOT NULL,
+    trusted INTEGER NOT NULL,
+    revocation_checked INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    report TEXT NOT NULL,
+    checked_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS input_signatures_sha ON input_signatures(input_sha256);
+-- Dossiers (hồ sơ) as filed in INBOX/<unit>/<code>/: each file is one paper of one
+-- dossier; a duplicate file links its dossier to the document stored before.
+CREATE TABLE IF NOT EXISTS dossiers (
+    unit TEXT NOT NULL,
+    code TEXT NOT NULL,
+    procedure_code TEXT NOT NULL DEFAULT '',
+    applicant_id_number TEXT NOT NULL DEFAULT '',
+    paper_types TEXT NOT NULL DEFAULT '{}',
+    manifest_warnings TEXT NOT NULL DEFAULT '[]',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (unit, code)
+);
+CREATE TABLE IF NOT EXISTS dossier_papers (
+    unit TEXT NOT NULL,
+    dossier TEXT NOT NULL,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    file_name TEXT NOT NULL,
+    paper_type TEXT NOT NULL DEFAULT '',
+    duplicate INTEGER NOT NULL DEFAULT 0,
+    added_at TEXT NOT NULL,
+    UNIQUE (unit, dossier, document_id, file_name)
+);
+CREATE INDEX IF NOT EXISTS dossier_papers_doc ON dossier_papers(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
     text, folded, document_id UNINDEXED, idx UNINDEXED,
     tokenize = 'unicode61 remove_diacritics 0'
@@ -263,6 +319,8 @@ class Catalog:
             self._insert_pages(db, record)
             self._insert_fields(db, record)
             person_ids = self._link_persons(db, record)
+            if record.signed_sha256:
+                self._insert_version(db, record, kind="signed", version=1)
             db.execute(
                 "INSERT INTO events (ts, document_id, kind, detail) VALUES (?, ?, ?, ?)",
                 (
@@ -273,6 +331,100 @@ class Catalog:
                 ),
             )
         return person_ids
+
+    def replace_reading(self, record: DocumentRecord, *, kind: str) -> int:
+        """Store a new signed version of a document; the old one is superseded.
+
+        Pages, fields, links and index rows are replaced by the record's; the old
+        blobs stay where they are. Returns the new version number.
+        """
+        with self.transaction() as db:
+            version = self._supersede(db, record.id)
+            for table in ("pages", "fields", "links", "pages_fts"):
+                db.execute(f"DELETE FROM {table} WHERE document_id = ?", (record.id,))
+            self._insert_pages(db, record)
+            self._insert_fields(db, record)
+            self._link_persons(db, record)
+            self._update_signed(db, record)
+            self._insert_version(db, record, kind=kind, version=version)
+        return version
+
+    def add_signed_version(self, record: DocumentRecord, *, kind: str) -> int:
+        """A new signed file for the same reading (e.g. an archive timestamp added)."""
+        with self.transaction() as db:
+            version = self._supersede(db, record.id)
+            self._update_signed(db, record)
+            self._insert_version(db, record, kind=kind, version=version)
+        return version
+
+    def _supersede(self, db: sqlite3.Connection, document_id: str) -> int:
+        """Mark the current version superseded (backfilling version 1); next number."""
+        row = db.execute("SELECT * FROM documents WHERE id = ?", (document_id,))
+        current = row.fetchone()
+        if current is None:
+            raise StorageError(f"document {document_id} is not in the catalog")
+        if current["signed_sha256"] and not db.execute(
+            "SELECT 1 FROM versions WHERE document_id = ?", (document_id,)
+        ).fetchone():
+            db.execute(
+                "INSERT INTO versions (document_id, version, kind, unsigned_sha256,"
+                " signed_sha256, sign_level, signer, signed_at, created_at)"
+                " VALUES (?,1,'signed',?,?,?,?,?,?)",
+                (
+                    document_id,
+                    current["unsigned_sha256"],
+                    current["signed_sha256"],
+                    current["sign_level"],
+                    current["signer"],
+                    current["signed_at"],
+                    current["created_at"],
+                ),
+            )
+        db.execute(
+            "UPDATE versions SET superseded_at = ? WHERE document_id = ?"
+            " AND superseded_at IS NULL",
+            (now_iso(), document_id),
+        )
+        last = db.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM versions WHERE document_id = ?",
+            (document_id,),
+        ).fetchone()[0]
+        return int(last) + 1
+
+    def _update_signed(self, db: sqlite3.Connection, r: DocumentRecord) -> None:
+        db.execute(
+            "UPDATE documents SET unsigned_sha256 = ?, signed_sha256 = ?,"
+            " sign_level = ?, signer = ?, signed_at = ?, validated = ? WHERE id = ?",
+            (
+                r.unsigned_sha256,
+                r.signed_sha256,
+                r.sign_level,
+                r.signer,
+                r.signed_at,
+                int(r.validated),
+                r.id,
+            ),
+        )
+
+    def _insert_version(
+        self, db: sqlite3.Connection, r: DocumentRecord, *, kind: str, version: int
+    ) -> None:
+        db.execute(
+            "INSERT INTO versions (document_id, version, kind, unsigned_sha256,"
+            " signed_sha256, sign_level, signer, signed_at, created_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                r.id,
+                version,
+                kind,
+                r.unsigned_sha256,
+                r.signed_sha256,
+                r.sign_level,
+                r.signer,
+                r.signed_at,
+                now_iso(),
+            ),
+        )
 
     def _insert_document(self, db: sqlite3.Connection, r: DocumentRecord) -> None:
         db.execute(

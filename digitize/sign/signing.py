@@ -54,7 +54,7 @@ from digitize.sign.verify import (
     verify_reader,
 )
 
-__all__ = ["CachedKeySigner", "SignedPdf", "sign_pdf"]
+__all__ = ["PYHANKO_ERRORS", "CachedKeySigner", "SignedPdf", "sign_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -299,11 +299,11 @@ def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
         return run_coroutine(sign), field_name
     except SigningError:
         raise
-    except _PYHANKO_ERRORS as err:
+    except PYHANKO_ERRORS as err:
         raise signing_error_from(err) from err
 
 
-_PYHANKO_ERRORS = (
+PYHANKO_ERRORS = (
     PdfError,
     ValueError,
     KeyError,
