@@ -42,6 +42,12 @@ class Side:
 
     image: Image.Image
     lines: list[str] = field(default_factory=list)
+    family: str | None = None
+    """Font family (`samples.styles`); None for the first installed fonts."""
+
+    def face(self, style: tuple[str, int]) -> ImageFont.FreeTypeFont:
+        """The font of `style` (kind, size in px) in this side's family."""
+        return font(style[0], style[1], self.family)
 
     @property
     def draw(self) -> ImageDraw.ImageDraw:
@@ -51,8 +57,8 @@ class Side:
     def row(self, x: float, baseline: float, parts: list[_Part]) -> None:
         """Draw text parts left to right on one baseline and record them as a line."""
         draw = self.draw
-        for text, (kind, size) in parts:
-            face = font(kind, size)
+        for text, style in parts:
+            face = self.face(style)
             draw.text((x, baseline), text, font=face, fill=_INK, anchor="ls")
             x += face.getlength(text + " ")
         self.lines.append(" ".join(text.strip() for text, _ in parts))
@@ -61,12 +67,12 @@ class Side:
         self, cx: float, baseline: float, text: str, style: tuple[str, int]
     ) -> None:
         """Draw one line centred on `cx` and record it."""
-        face = font(*style)
+        face = self.face(style)
         self.draw.text((cx, baseline), text, font=face, fill=_INK, anchor="ms")
         self.lines.append(text)
 
 
-def _blank_side() -> Side:
+def _blank_side(family: str | None = None) -> Side:
     image = Image.new("L", CARD_SIZE, _FACE)
     draw = ImageDraw.Draw(image)
     width, height = CARD_SIZE
@@ -74,7 +80,7 @@ def _blank_side() -> Side:
         points = [(x, y0 + 18 * math.sin(x / 90)) for x in range(0, width, 12)]
         draw.line(points, fill=_FACE - 10, width=2)
     draw.rounded_rectangle((2, 2, width - 3, height - 3), 45, outline=140, width=4)
-    return Side(image)
+    return Side(image, family=family)
 
 
 def _emblem(side: Side, cx: int, cy: int, radius: int) -> None:
@@ -168,18 +174,18 @@ def _sex_and_nationality(person: Person) -> list[_Part]:
 
 def _wrapped(side: Side, x: int, baseline: int, label: str, value: str) -> int:
     """Label then value on the same line, the rest wrapped below; next baseline."""
-    start = x + font(*_LABEL).getlength(label + " ")
-    first, *rest = wrap_words(value, font(*_VALUE), CARD_SIZE[0] - 40 - start)
+    start = x + side.face(_LABEL).getlength(label + " ")
+    first, *rest = wrap_words(value, side.face(_VALUE), CARD_SIZE[0] - 40 - start)
     side.row(x, baseline, [(label, _LABEL), (first, _VALUE)])
     remainder = " ".join(rest)
-    for text in wrap_words(remainder, font(*_VALUE), CARD_SIZE[0] - 40 - x):
+    for text in wrap_words(remainder, side.face(_VALUE), CARD_SIZE[0] - 40 - x):
         baseline += 52
         side.row(x, baseline, [(text, _VALUE)])
     return baseline + 60
 
 
-def _cccd2021_front(person: Person) -> Side:
-    side = _blank_side()
+def _cccd2021_front(person: Person, family: str | None = None) -> Side:
+    side = _blank_side(family)
     _emblem(side, 170, 170, 120)
     _qr(side, person.qr, CARD_SIZE[0] - 40, 40)
     _header(side, 880, "CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card")
@@ -198,8 +204,8 @@ def _cccd2021_front(person: Person) -> Side:
     return side
 
 
-def _cccd2021_back(person: Person) -> Side:
-    side = _blank_side()
+def _cccd2021_back(person: Person, family: str | None = None) -> Side:
+    side = _blank_side(family)
     side.row(50, 80, _pair("Đặc điểm nhân dạng / Personal identification:"))
     side.row(50, 135, [(person.features, ("sans-bold", 36))])
     issued = dmy(person.issue_date)
@@ -214,8 +220,8 @@ def _cccd2021_back(person: Person) -> Side:
     return side
 
 
-def _cancuoc2024_front(person: Person) -> Side:
-    side = _blank_side()
+def _cancuoc2024_front(person: Person, family: str | None = None) -> Side:
+    side = _blank_side(family)
     _emblem(side, 170, 170, 120)
     _chip(side, CARD_SIZE[0] - 240, 110)
     _header(side, 900, "CĂN CƯỚC", "IDENTITY CARD")
@@ -231,8 +237,8 @@ def _cancuoc2024_front(person: Person) -> Side:
     return side
 
 
-def _cancuoc2024_back(person: Person) -> Side:
-    side = _blank_side()
+def _cancuoc2024_back(person: Person, family: str | None = None) -> Side:
+    side = _blank_side(family)
     _qr(side, person.qr, CARD_SIZE[0] - 40, 40)
     x = 50
     side.row(x, 80, _pair("Nơi cư trú / Place of residence:"))
@@ -258,9 +264,9 @@ _SIDES = {
 }
 
 
-def draw_card(person: Person, side: str) -> Side:
-    """Draw the `side` (front or back) of the person's card."""
-    return _SIDES[(person.card, side)](person)
+def draw_card(person: Person, side: str, family: str | None = None) -> Side:
+    """Draw the `side` (front or back) of the person's card in font `family`."""
+    return _SIDES[(person.card, side)](person, family)
 
 
 def compose_copy(sides: list[Side], *, on_a4: bool) -> tuple[Image.Image, list[str]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from digitize.fonts import find_font
+from samples.styles import family_font_path
 
 __all__ = [
     "A4_MM",
@@ -54,18 +55,25 @@ class Line:
     """Extra gap above the line, in line heights."""
 
 
-@lru_cache(maxsize=64)
-def font(kind: str, size_px: int) -> ImageFont.FreeTypeFont:
-    """A cached TrueType font of `kind` (see `digitize.fonts.find_font`)."""
-    return ImageFont.truetype(str(find_font(kind)), size_px)
+@lru_cache(maxsize=256)
+def font(kind: str, size_px: int, family: str | None = None) -> ImageFont.FreeTypeFont:
+    """A cached TrueType font of `kind` (see `digitize.fonts.find_font`).
+
+    `family` (dejavu, liberation, noto: `samples.styles`) picks one family; without
+    it the first installed font of `kind` is used.
+    """
+    path = family_font_path(family, kind) if family else find_font(kind)
+    return ImageFont.truetype(str(path), size_px)
 
 
 def _mm_to_px(mm: float, dpi: int) -> int:
     return round(mm / 25.4 * dpi)
 
 
-def _body_font(dpi: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    return font("serif-bold" if bold else "serif", round(_FONT_PT / 72 * dpi))
+def _body_font(
+    dpi: int, *, bold: bool = False, family: str | None = None
+) -> ImageFont.FreeTypeFont:
+    return font("serif-bold" if bold else "serif", round(_FONT_PT / 72 * dpi), family)
 
 
 def wrap_words(text: str, face: ImageFont.FreeTypeFont, width_px: float) -> list[str]:
@@ -168,8 +176,10 @@ def paginate(paragraphs: list[str], *, spare_lines: int = 2) -> list[list[Line]]
     return pages
 
 
-def render_page(lines: list[Line], dpi: int) -> Image.Image:
-    """Draw `lines` on a blank A4 sheet at `dpi` (grey-scale)."""
+def render_page(
+    lines: list[Line], dpi: int, *, family: str | None = None
+) -> Image.Image:
+    """Draw `lines` on a blank A4 sheet at `dpi` (grey-scale), in font `family`."""
     size = (_mm_to_px(A4_MM[0], dpi), _mm_to_px(A4_MM[1], dpi))
     image = Image.new("L", size, _PAPER)
     draw = ImageDraw.Draw(image)
@@ -178,7 +188,7 @@ def render_page(lines: list[Line], dpi: int) -> Image.Image:
     y = float(top)
     for line in lines:
         y += line.space_before * step
-        face = _body_font(dpi, bold=line.bold)
+        face = _body_font(dpi, bold=line.bold, family=family)
         width = face.getlength(line.text)
         if line.align == "center":
             x = (left + size[0] - right - width) / 2

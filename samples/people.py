@@ -7,6 +7,7 @@ number follows the PPP C YY RRRRRR structure of identity-papers.md section 2.
 from __future__ import annotations
 
 import random
+import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -49,9 +50,17 @@ _FEATURES = [
     "Nốt ruồi C:1,5cm dưới trước cánh mũi phải",
     "Sẹo chấm C:1cm trên sau đuôi mắt trái",
 ]
-# Renewal ages: Circular 06/2021 for the chip CCCD, Law 26/2023 art. 21 for Căn cước.
-_THRESHOLDS = {"cccd2021": (25, 40, 60), "cancuoc2024": (14, 25, 40, 60)}
+# Renewal ages: Luật CCCD 2014 and Circular 06/2021 for CCCD cards, Law 26/2023
+# art. 21 for Căn cước. A 9-digit CMND is valid 15 years from issue (Decree 05/1999).
+_THRESHOLDS = {
+    "cccd2016": (25, 40, 60),
+    "cccd2021": (25, 40, 60),
+    "cancuoc2024": (14, 25, 40, 60),
+}
+_CMND_YEARS = 15
 _ISSUE_WINDOWS = {
+    "cmnd": (date(2008, 1, 1), date(2015, 12, 31)),
+    "cccd2016": (date(2016, 6, 1), date(2020, 12, 31)),
     "cccd2021": (date(2021, 3, 1), date(2023, 12, 31)),
     "cancuoc2024": (date(2024, 7, 1), date(2025, 12, 31)),
 }
@@ -108,6 +117,8 @@ def _random_date(rng: random.Random, first: date, last: date) -> date:
 
 def _card_expiry(dob: date, issued: date, card: str) -> date:
     """Birthday at the next renewal age, skipping one that is under two years away."""
+    if card == "cmnd":
+        return issued.replace(year=issued.year + _CMND_YEARS)
     for age in _THRESHOLDS[card]:
         birthday = dob.replace(year=dob.year + age)
         if issued < birthday.replace(year=birthday.year - 2):
@@ -126,15 +137,17 @@ def _make_id_number(rng: random.Random, province: str, dob: date, sex: str) -> s
     return f"{province}{century_sex}{dob.year % 100:02d}{serial}"
 
 
-def _make_old_id(rng: random.Random, dob: date) -> str:
+def _make_old_id(rng: random.Random, dob: date, card: str) -> str:
     # Only people old enough to have held a 9-digit CMND before 2021 get one.
+    if card == "cmnd":
+        return str(rng.randrange(100_000_000, 999_999_999))
     if dob.year > 2003 or rng.random() < 0.3:
         return ""
     return str(rng.randrange(100_000_000, 999_999_999))
 
 
 def _mrz_name(full_name: str) -> str:
-    family, *rest = fold_name(full_name).split()
+    family, *rest = re.sub(r"[^A-Z ]", "", fold_name(full_name)).split()
     return family + "<<" + "<".join(rest)
 
 
@@ -151,8 +164,18 @@ def _qr_payload(person: dict[str, str]) -> str:
     return "|".join(fields)
 
 
-def make_person(rng: random.Random, *, card: str, sex: str, residence: str) -> Person:
-    """Draw one fake person holding a `card` (cccd2021 or cancuoc2024)."""
+def make_person(
+    rng: random.Random,
+    *,
+    card: str,
+    sex: str,
+    residence: str,
+    name: str | None = None,
+) -> Person:
+    """Draw one fake person holding a `card` (cmnd, cccd2016, cccd2021, cancuoc2024).
+
+    `name`, when given, is used instead of drawing one.
+    """
     first, last = _ISSUE_WINDOWS[card]
     issued = _random_date(rng, first, last)
     dob = _random_date(rng, date(issued.year - 55, 1, 1), date(issued.year - 18, 1, 1))
@@ -161,8 +184,10 @@ def make_person(rng: random.Random, *, card: str, sex: str, residence: str) -> P
 
     fields = {
         "id_number": _make_id_number(rng, province, dob, sex),
-        "old_id_number": _make_old_id(rng, dob),
-        "full_name": _make_name(rng, sex),
+        "old_id_number": _make_old_id(rng, dob, card),
+        "full_name": unicodedata.normalize("NFC", name)
+        if name
+        else _make_name(rng, sex),
         "date_of_birth": dob.isoformat(),
         "sex": sex,
         "nationality": "Việt Nam",

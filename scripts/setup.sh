@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd tesseract-ocr-eng
-          poppler-utils qpdf fonts-dejavu-core python3-venv softhsm2 opensc)
+          poppler-utils qpdf fonts-dejavu-core python3-venv softhsm2 opensc
+          fonts-liberation2 fonts-noto-core)  # the last two: varied bench pages
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
