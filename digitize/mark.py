@@ -49,7 +49,7 @@ class ConversionMark:
 
     def lines(self) -> list[str]:
         """Printed lines (NFC, one line each)."""
-        first = f"{_one_line(self.text)} – {_one_line(self.unit)}"
+        first = f"{_one_line(self.text)}. Đơn vị số hóa: {_one_line(self.unit)}"
         return [first, _one_line(self.record_url)]
 
 
@@ -132,7 +132,9 @@ class _EmbeddedFont:
 
 
 def _font_object(pdf: pikepdf.Pdf, text: str) -> _EmbeddedFont:
-    data, gids, widths = _subset_font(str(find_font("serif")), "".join(sorted(set(text))))
+    data, gids, widths = _subset_font(
+        str(find_font("serif")), "".join(sorted(set(text)))
+    )
     font_file = pikepdf.Stream(pdf, zlib.compress(data))
     font_file.Filter = pikepdf.Name.FlateDecode
     descriptor = pikepdf.Dictionary(

@@ -40,7 +40,9 @@ def reprocess_document(
         raise NotFoundError(f"no document with id {document_id[:16]!r}")
     scan = blob_path(settings.repository, doc["sha256"], "." + doc["format"])
     if not scan.is_file():
-        raise NotFoundError(f"the scan of document {doc['id']} is missing from the store")
+        raise NotFoundError(
+            f"the scan of document {doc['id']} is missing from the store"
+        )
 
     settings.work.mkdir(parents=True, exist_ok=True)
     copy = settings.work / f"reprocess-{doc['sha256']}.{doc['format']}"

@@ -201,7 +201,7 @@ def _status(
 
 
 def _chain_expiry(reader: PdfFileReader) -> dt.datetime | None:
-    """Earliest expiry in the newest timestamp's certificate chain, else the signer's."""
+    """Earliest expiry in the newest timestamp's chain (else the signer's chain)."""
     stamps = reader.embedded_timestamp_signatures
     if stamps:
         return _earliest_expiry(stamps[-1].signed_data)
@@ -209,7 +209,9 @@ def _chain_expiry(reader: PdfFileReader) -> dt.datetime | None:
     if not sigs:
         return None
     timestamp = _signature_timestamp(sigs[-1].signer_info)
-    return _earliest_expiry(timestamp if timestamp is not None else sigs[-1].signed_data)
+    return _earliest_expiry(
+        timestamp if timestamp is not None else sigs[-1].signed_data
+    )
 
 
 def _signature_timestamp(signer_info: Any) -> Any:
@@ -302,7 +304,9 @@ def _check_extension(
             code="sign.not_incremental",
         )
     reports = verify_reader(open_pdf(extended), roots)
-    if not reports or not all(r.ok and r.lta_indication == "PASSED/OK" for r in reports):
+    if not reports or not all(
+        r.ok and r.lta_indication == "PASSED/OK" for r in reports
+    ):
         raise SigningError(
             "after adding the archive timestamp the file does not validate at "
             "B-LTA offline; the previous version stays current",

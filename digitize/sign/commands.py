@@ -1,4 +1,4 @@
-"""The signing commands of the CLI: verify, signatures check/extend, reprocess, versions.
+"""Signing commands of the CLI: verify, signatures check/extend, reprocess, versions.
 
 cli.py parses the arguments and maps errors to exit codes; these functions call one
 stage function each and format its result (text or JSON via the `show` callback).
@@ -42,7 +42,9 @@ def add_signing_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "reprocess", parents=[common], help="OCR and sign a document's scan again"
     )
     p.add_argument("document")
-    p = sub.add_parser("versions", parents=[common], help="a document's signed versions")
+    p = sub.add_parser(
+        "versions", parents=[common], help="a document's signed versions"
+    )
     p.add_argument("document")
 
 

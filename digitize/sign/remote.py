@@ -10,7 +10,6 @@ certificate before it goes into a PDF.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -185,7 +184,7 @@ class RemoteSigner(Signer):
                         code="sign.remote_refused",
                     )
                 answer = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             raise SigningUnavailableError(
                 f"the remote signer could not be reached ({type(err).__name__}); "
                 "the file is kept for a later retry"

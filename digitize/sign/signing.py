@@ -261,8 +261,7 @@ def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
         box = stamp_box(_page_box(writer), job.text, font, slot=slot)
     except (PdfError, ValueError, KeyError) as err:
         raise SigningError(
-            f"pyHanko could not open the PDF for signing ({type(err).__name__}: "
-            f"{err})",
+            f"pyHanko could not open the PDF for signing ({type(err).__name__}: {err})",
             code="sign.failed",
         ) from err
 
@@ -385,8 +384,8 @@ def _check_new_signature(
     failed = [name for name, passed in checks.items() if not passed]
     if not failed:
         return report
-    if failed == ["trusted", "bottom line"] or "trusted" in failed and not (
-        report.revocation_checked
+    if failed == ["trusted", "bottom line"] or (
+        "trusted" in failed and not (report.revocation_checked)
     ):
         hint = "check that sign_trust_roots holds the root CA of the signing key"
     else:

@@ -32,11 +32,11 @@ from digitize.sign.wording import LTA_OK, VerdictFacts, describe_changes, summar
 
 __all__ = [
     "SignatureReport",
+    "detect_level",
     "load_trust_roots",
     "open_pdf",
     "report_to_dict",
     "subject_of",
-    "detect_level",
     "verify_pdf",
     "verify_reader",
 ]

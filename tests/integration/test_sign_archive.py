@@ -20,7 +20,7 @@ from digitize.sign.chain import list_versions
 from digitize.sign.verify import open_pdf
 from digitize.store import Catalog, DocumentRecord, blob_path, write_blob
 from tests.factories import ocr_page_from_lines
-from tests.pki.fixtures import make_pdf, pki, settings_for  # noqa: F401
+from tests.pki.fixtures import make_pdf, pki_fixture, settings_for  # noqa: F401
 from tests.pki.server import TestPki
 
 pytestmark = pytest.mark.slow
@@ -30,8 +30,7 @@ def _store(catalog: Catalog, settings: Settings, name: str, level: str) -> str:
     """Sign a small PDF at `level` and catalog it as a document; returns its id."""
     scan = f"scan {name}".encode()
     unsigned = make_pdf(name)
-    signed = sign_pdf(unsigned, replace(settings, sign_level=level) if level != "B-B"
-                      else replace(settings, sign_level="B-B", sign_tsa_url=""))  # fmt: skip
+    signed = sign_pdf(unsigned, replace(settings, sign_level=level))
     record = DocumentRecord(
         sha256=write_blob(settings.repository, scan, ".pdf"),
         original_name=f"{name}.pdf",
@@ -50,7 +49,7 @@ def _store(catalog: Catalog, settings: Settings, name: str, level: str) -> str:
 
 
 @pytest.fixture
-def archive(pki: TestPki, tmp_path: Path):  # noqa: F811
+def archive(pki: TestPki, tmp_path: Path):
     settings = settings_for(pki, tmp_path / "home")
     catalog = Catalog(settings.catalog)
     ids = {level: _store(catalog, settings, level, level) for level in ("B-T", "B-LTA")}
@@ -59,7 +58,8 @@ def archive(pki: TestPki, tmp_path: Path):  # noqa: F811
 
 
 def test_check_runs_offline_in_parallel_and_lists_what_to_extend(
-    archive, pki: TestPki  # noqa: F811
+    archive,
+    pki: TestPki,
 ) -> None:
     settings, catalog, ids = archive
     pki.stop()
@@ -95,7 +95,9 @@ def test_extend_adds_archive_timestamps_as_new_versions(archive) -> None:
     ).read_bytes()
     assert new.startswith(unsigned)
     [report] = verify_pdf(new, settings)
-    assert report.ok and report.level == "B-LTA" and report.lta_indication == "PASSED/OK"
+    assert (
+        report.ok and report.level == "B-LTA" and report.lta_indication == "PASSED/OK"
+    )
     assert [v["version"] for v in list_versions(catalog, settings, ids["B-LTA"])] == [1]
 
 

@@ -19,9 +19,16 @@ from pyhanko.stamp import TextStamp, TextStampStyle
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError, SigningUnavailableError
 from digitize.sign import sign_pdf, verify_pdf
-from tests.pki.fixtures import make_pdf, pki, settings_for, with_level  # noqa: F401
-from tests.pki.hsm import KEY_ID, MODULE, PIN, TOKEN, RemoteSignerServer, SoftToken
-from tests.pki.hsm import has_softhsm
+from tests.pki.fixtures import make_pdf, pki_fixture, settings_for  # noqa: F401
+from tests.pki.hsm import (
+    KEY_ID,
+    MODULE,
+    PIN,
+    TOKEN,
+    RemoteSignerServer,
+    SoftToken,
+    has_softhsm,
+)
 from tests.pki.server import TestPki
 
 pytestmark = pytest.mark.slow
@@ -31,7 +38,8 @@ LEVELS = ["B-B", "B-T", "B-LT", "B-LTA"]
 
 @pytest.fixture(scope="module")
 def signed_by_level(
-    pki: TestPki, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+    pki: TestPki,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[Settings, bytes]]:
     """One file signed at each level (servers up)."""
     home = tmp_path_factory.mktemp("levels") / "home"
@@ -59,7 +67,8 @@ def test_every_level_signs_and_validates(
 
 
 def test_auto_level_is_b_lta_with_a_tsa_and_b_b_without(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(pki, tmp_path / "home")
     assert sign_pdf(make_pdf(), settings).level == "B-LTA"
@@ -69,7 +78,7 @@ def test_auto_level_is_b_lta_with_a_tsa_and_b_b_without(
 
 def test_b_lta_validates_offline_with_servers_stopped(
     signed_by_level: dict[str, tuple[Settings, bytes]],
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
 ) -> None:
     pki.stop()
     try:
@@ -87,7 +96,8 @@ def test_b_lta_validates_offline_with_servers_stopped(
 
 
 def test_unreachable_tsa_fails_the_job_and_never_downgrades(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     for level in ("B-T", "B-LTA"):
         settings = settings_for(pki, tmp_path / "home", level=level)
@@ -98,7 +108,8 @@ def test_unreachable_tsa_fails_the_job_and_never_downgrades(
 
 
 def test_revocation_servers_down_fail_b_lt_for_retry(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(pki, tmp_path / "home", level="B-LT")
     pki.stop()
@@ -110,7 +121,7 @@ def test_revocation_servers_down_fail_b_lt_for_retry(
         pki.start()
 
 
-def test_revoked_signer_is_refused(pki: TestPki, tmp_path: Path) -> None:  # noqa: F811
+def test_revoked_signer_is_refused(pki: TestPki, tmp_path: Path) -> None:
     settings = settings_for(pki, tmp_path / "home", signer="signer2")
     with pytest.raises(SigningError) as caught:
         sign_pdf(make_pdf(), settings)
@@ -119,7 +130,8 @@ def test_revoked_signer_is_refused(pki: TestPki, tmp_path: Path) -> None:  # noq
 
 
 def test_revoked_signer_b_b_is_reported_revoked_online(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     # B-B checks nothing at signing; verification online finds the revocation.
     settings = settings_for(pki, tmp_path / "home", signer="signer2", level="B-B")
@@ -157,7 +169,8 @@ def test_second_signature_keeps_the_first_valid(
 
 
 def test_hybrid_xref_pdf_is_normalised_before_signing(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     from tests.unit.test_sign_normalize import hybrid_pdf
 
@@ -172,7 +185,8 @@ def test_hybrid_xref_pdf_is_normalised_before_signing(
 
 
 def test_file_over_100_mb_signs_and_validates(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(pki, tmp_path / "home", level="B-LTA")
     big = _big_pdf(101 * 1024 * 1024)
@@ -197,7 +211,9 @@ def _big_pdf(size_bytes: int) -> bytes:
 def _random_bytes(size: int) -> bytes:
     # SHA-256 counter stream: incompressible, fast, reproducible.
     seed = hashlib.sha256(b"digitize").digest()
-    block = b"".join(hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(2048))
+    block = b"".join(
+        hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(2048)
+    )
     return (block * (size // len(block) + 1))[:size]
 
 
@@ -206,7 +222,7 @@ def _random_bytes(size: int) -> bytes:
 
 @pytest.mark.skipif(not has_softhsm(), reason="softhsm2 not installed")
 def test_pkcs11_token_signs_with_softhsm(
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -229,7 +245,8 @@ def test_pkcs11_token_signs_with_softhsm(
 
 
 def test_pkcs11_missing_module_is_a_config_error(
-    pki: TestPki, tmp_path: Path  # noqa: F811
+    pki: TestPki,
+    tmp_path: Path,
 ) -> None:
     settings = replace(
         settings_for(pki, tmp_path / "home", level="B-B"),
@@ -244,7 +261,7 @@ def test_pkcs11_missing_module_is_a_config_error(
 
 
 @pytest.fixture
-def remote(pki: TestPki):  # noqa: F811
+def remote(pki: TestPki):
     server = RemoteSignerServer(pki.key_der("signer1"))
     server.start()
     yield server
@@ -252,7 +269,10 @@ def remote(pki: TestPki):  # noqa: F811
 
 
 def _remote_settings(
-    pki: TestPki, home: Path, url: str, level: str = "B-LTA"  # noqa: F811
+    pki: TestPki,
+    home: Path,
+    url: str,
+    level: str = "B-LTA",
 ) -> Settings:
     chain = home.parent / "remote-chain.pem"
     chain.write_bytes(b"".join(pki.cert_pem(c) for c in ("signer1", "interm", "root")))
@@ -266,7 +286,7 @@ def _remote_settings(
 
 
 def test_remote_signer_hook_signs(
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     remote: RemoteSignerServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -280,7 +300,7 @@ def test_remote_signer_hook_signs(
 
 
 def test_remote_signer_failures_are_typed(
-    pki: TestPki,  # noqa: F811
+    pki: TestPki,
     remote: RemoteSignerServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -16,11 +16,11 @@ import pytest
 from digitize.config import Settings
 from tests.pki.server import PASSPHRASE, TestPki
 
-__all__ = ["make_pdf", "pki", "pki_settings", "settings_for"]
+__all__ = ["make_pdf", "pki_fixture", "settings_for", "with_level"]
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPki]:
+@pytest.fixture(scope="session", name="pki")
+def pki_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestPki]:
     """The live test PKI on 127.0.0.1, started for the session, stopped after it."""
     server = TestPki(tmp_path_factory.mktemp("pki"))
     server.start()
@@ -46,12 +46,6 @@ def settings_for(
         sign_level=level,
         sign_network_timeout_s=5.0,
     )
-
-
-@pytest.fixture
-def pki_settings(pki: TestPki, tmp_path: Path) -> Settings:
-    """B-LTA (the default with a TSA) with the valid signer."""
-    return settings_for(pki, tmp_path / "home")
 
 
 def make_pdf(text: str = "Trang 1", *, pages: int = 1) -> bytes:

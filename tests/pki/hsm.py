@@ -44,7 +44,9 @@ class SoftToken:
         tokens = self.folder / "tokens"
         tokens.mkdir(parents=True)
         conf = self.folder / "softhsm2.conf"
-        conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
+        conf.write_text(
+            f"directories.tokendir = {tokens}\nobjectstore.backend = file\n"
+        )
         os.environ["SOFTHSM2_CONF"] = str(conf)
         subprocess.run(
             ["softhsm2-util", "--init-token", "--free", "--label", TOKEN,
@@ -121,7 +123,7 @@ class RemoteSignerServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 owner.requests.append(body)
                 if owner.fail_with is not None:
@@ -133,7 +135,9 @@ class RemoteSignerServer:
                     signature = owner.key.sign(
                         digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())
                     )
-                    self._answer(200, {"signature": base64.b64encode(signature).decode()})
+                    self._answer(
+                        200, {"signature": base64.b64encode(signature).decode()}
+                    )
 
             def _answer(self, status: int, payload: dict[str, str]) -> None:
                 data = json.dumps(payload).encode()
@@ -143,7 +147,7 @@ class RemoteSignerServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
         return Handler

@@ -42,7 +42,7 @@ def _text(data: bytes, page: int = 0) -> str:
 
 def test_mark_text_round_trips_with_the_unit() -> None:
     text = _text(_pdf())
-    assert "Bản số hóa từ bản giấy – UBND xã Ia Krêl (thử nghiệm)" in text
+    assert "Bản số hóa từ bản giấy. Đơn vị số hóa: UBND xã Ia Krêl (thử nghiệm)" in text
     assert "digitize:doc/3f2a9c0011223344" in text
     # The scan's text layer is still there, unchanged.
     assert "Ủy ban nhân dân huyện Đức Cơ" in " ".join(text.split())

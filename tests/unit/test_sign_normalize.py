@@ -42,9 +42,7 @@ def hybrid_pdf() -> bytes:
     offsets[7] = len(out)
     out += (
         b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Index [6 1] /Length %d >>\n"
-        b"stream\n" % len(row)
-        + row
-        + b"\nendstream\nendobj\n"
+        b"stream\n" % len(row) + row + b"\nendstream\nendobj\n"
     )
     xref_at = len(out)
     # The table skips object 6, as Word does for objects in object streams.
@@ -97,10 +95,10 @@ def test_signed_hybrid_file_is_not_rewritten(monkeypatch: pytest.MonkeyPatch) ->
     from digitize.sign import normalize
 
     class FakeReader:
-        class xrefs:  # noqa: N801 - mimics pyHanko's attribute
+        class xrefs:
             hybrid_xrefs_present = True
 
-        embedded_signatures = ["a signature"]
+        embedded_signatures = ("a signature",)
 
     monkeypatch.setattr(normalize, "open_pdf", lambda data: FakeReader())
     with pytest.raises(SigningError) as caught:
@@ -111,13 +109,14 @@ def test_signed_hybrid_file_is_not_rewritten(monkeypatch: pytest.MonkeyPatch) ->
 def _throwaway_signer():
     import datetime as dt
 
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
     from pyhanko.keys import load_cert_from_pemder  # noqa: F401
     from pyhanko.sign.signers import SimpleSigner
-    from asn1crypto import keys as asn1_keys, x509 as asn1_x509
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "throwaway")])
