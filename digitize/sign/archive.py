@@ -183,10 +183,15 @@ def _status(
         days=job.settings.sign_extend_within_days
     )
     reasons = []
-    if level != "B-LTA":
+    if level in ("B-T", "B-LT") and not reader.embedded_timestamp_signatures:
         reasons.append(f"{level}: no archive timestamp yet")
     if expires is not None and expires <= horizon:
         reasons.append(f"timestamp chain expires {expires:%Y-%m-%d}")
+    extendable = level not in ("B-B", "non-PAdES")
+    if not extendable:
+        # LIMITATION: a signature without a signature timestamp (B-B) is not
+        # extended -> it is listed with this reason; reprocess it with a TSA set.
+        reasons.append(f"{level}: no signature timestamp, cannot be made long-term")
     if not ok:
         reasons.append("does not validate offline")
     return ArchiveStatus(
@@ -195,7 +200,7 @@ def _status(
         ok=ok,
         lta_indication=reports[0].lta_indication,
         expires_at=expires.isoformat() if expires else "",
-        needs_extension=bool(reasons) and ok,
+        needs_extension=bool(reasons) and ok and extendable,
         reason="; ".join(reasons),
     )
 

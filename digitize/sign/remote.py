@@ -119,6 +119,8 @@ class RemoteSigner(Signer):
     ) -> None:
         """Keep the endpoint and certificates; check the key is RSA."""
         public = x509.load_der_x509_certificate(signing_cert.dump()).public_key()
+        # LIMITATION: the remote protocol carries RSA PKCS#1 v1.5 only -> an ECDSA or
+        # PSS service is refused with config.sign_remote.
         if not isinstance(public, rsa.RSAPublicKey):
             raise ConfigError(
                 "the remote signer's certificate must hold an RSA key (PKCS#1 v1.5)",

@@ -85,6 +85,12 @@ class Pkcs11KeySource(KeySource):
                 "sign_pkcs11_module",
                 code="config.sign_key",
             )
+        if self.pin is None:
+            raise ConfigError(
+                f"no PIN for token {self.token_label!r}: set the environment variable "
+                "named by sign_pkcs11_pin_env",
+                code="config.sign_pin",
+            )
         session = self._session()
         try:
             signer = _LockedPkcs11Signer(
@@ -111,6 +117,9 @@ class Pkcs11KeySource(KeySource):
         return signer
 
     def _session(self) -> object:
+        # LIMITATION: the PIN comes only from the environment (sign_pkcs11_pin_env);
+        # tokens that ask for it on their own PIN pad are not supported -> without a
+        # PIN the key source refuses to start (config.sign_pin).
         key = self.cache_key[:3] + self.cache_key[5:]
         with _sessions_lock:
             if key in _sessions:

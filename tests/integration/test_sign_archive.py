@@ -30,7 +30,8 @@ def _store(catalog: Catalog, settings: Settings, name: str, level: str) -> str:
     """Sign a small PDF at `level` and catalog it as a document; returns its id."""
     scan = f"scan {name}".encode()
     unsigned = make_pdf(name)
-    signed = sign_pdf(unsigned, replace(settings, sign_level=level))
+    tsa = settings.sign_tsa_url if level != "B-B" else ""
+    signed = sign_pdf(unsigned, replace(settings, sign_level=level, sign_tsa_url=tsa))
     record = DocumentRecord(
         sha256=write_blob(settings.repository, scan, ".pdf"),
         original_name=f"{name}.pdf",
@@ -52,7 +53,8 @@ def _store(catalog: Catalog, settings: Settings, name: str, level: str) -> str:
 def archive(pki: TestPki, tmp_path: Path):
     settings = settings_for(pki, tmp_path / "home")
     catalog = Catalog(settings.catalog)
-    ids = {level: _store(catalog, settings, level, level) for level in ("B-T", "B-LTA")}
+    levels = ("B-B", "B-T", "B-LTA")
+    ids = {level: _store(catalog, settings, level, level) for level in levels}
     yield settings, catalog, ids
     catalog.close()
 
@@ -68,9 +70,11 @@ def test_check_runs_offline_in_parallel_and_lists_what_to_extend(
         statuses = check_archive(settings, catalog, processes=2, advance=seen.append)
     finally:
         pki.start()
-    assert len(seen) == 2
+    assert len(seen) == 3
     by_id = {s.document_id: s for s in statuses}
-    lta, bt = by_id[ids["B-LTA"]], by_id[ids["B-T"]]
+    lta, bt, bb = by_id[ids["B-LTA"]], by_id[ids["B-T"]], by_id[ids["B-B"]]
+    # Pins the LIMITATION in archive._status: B-B has no signature timestamp.
+    assert bb.ok and not bb.needs_extension and "cannot be made long-term" in bb.reason
     assert lta.ok and lta.lta_indication == "PASSED/OK" and not lta.needs_extension
     assert lta.expires_at.startswith("2045")  # the test TSA's certificate
     assert bt.ok and bt.needs_extension and "no archive timestamp" in bt.reason
@@ -139,7 +143,7 @@ def test_cli_verify_check_and_versions(
     [report] = json.loads(capsys.readouterr().out)
     assert report["level"] == "B-LTA" and report["revocation_checked"] is True
     assert main(["signatures", "check", "-q", "--config", str(config)]) == 0
-    assert "2 checked offline: 2 valid" in capsys.readouterr().out
+    assert "3 checked offline: 3 valid" in capsys.readouterr().out
     assert main(["versions", ids["B-T"], "--config", str(config)]) == 0
     assert "v1 signed" in capsys.readouterr().out
 

@@ -313,3 +313,61 @@ def test_stamp_font_is_a_serif_with_tounicode(tmp_path: Path) -> None:
         ]
         assert fonts and all("/ToUnicode" in f for f in fonts)
         assert all("Serif" in str(f.BaseFont) for f in fonts)
+
+
+def test_remote_signer_needs_an_rsa_certificate(tmp_path: Path) -> None:
+    # Pins the LIMITATION in remote.RemoteSigner: RSA PKCS#1 v1.5 only.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec signer")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp_path / "ec.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    source = ensure_signing_key(
+        _settings(
+            tmp_path,
+            sign_source="remote",
+            sign_remote_url="http://127.0.0.1:9/sign",
+            sign_remote_cert=str(pem),
+            sign_trust_roots=str(pem),
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        source.load_signer()
+    assert caught.value.code == "config.sign_remote"
+
+
+def test_pkcs11_without_pin_is_refused(tmp_path: Path) -> None:
+    # Pins the LIMITATION in token.Pkcs11KeySource: the PIN comes from the environment.
+    module = tmp_path / "module.so"
+    module.write_bytes(b"not loaded")
+    root = tmp_path / "root.pem"
+    root.write_text("x")
+    source = ensure_signing_key(
+        _settings(
+            tmp_path,
+            sign_source="pkcs11",
+            sign_pkcs11_module=str(module),
+            sign_pkcs11_token="vntoken",
+            sign_pkcs11_key_id="01",
+            sign_pkcs11_pin_env="DIGITIZE_TEST_NO_SUCH_PIN",
+            sign_trust_roots=str(root),
+        )
+    )
+    with pytest.raises(ConfigError) as caught:
+        source.load_signer()
+    assert caught.value.code == "config.sign_pin"
