@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("watch", parents=[common], help="watch an inbox folder")
     p.add_argument("inbox", nargs="?", type=Path)
     p.add_argument("--once", action="store_true", help="drain the folder, then exit")
+    sub.add_parser(
+        "status", parents=[common], help="watcher liveness: files seen, queued, done"
+    )
     p = sub.add_parser("find", parents=[common], help="look a person up")
     p.add_argument("--id", dest="id_number")
     p.add_argument("--name")
@@ -121,19 +125,26 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from digitize.ingest import Watcher
+    from digitize.config import DEFAULT_CONFIG
+    from digitize.ingest import Watcher, watch_until_signalled
     from digitize.store import Catalog
 
-    inbox = args.inbox or settings.inbox
-    inbox.mkdir(parents=True, exist_ok=True)
-    watcher = Watcher(inbox, settings, Catalog(settings.catalog))
+    config = args.config or Path(os.environ.get("DIGITIZE_CONFIG", DEFAULT_CONFIG))
+    watcher = Watcher(args.inbox, settings, Catalog(settings.catalog), config=config)
     if not args.once:
-        log.info("watching %s", inbox)
-        watcher.run_forever()
+        watch_until_signalled(watcher)
         return 0
     outcomes = watcher.drain()
     _print([o.__dict__ for o in outcomes], args.json, format_summary(outcomes))
     return 0
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.ingest import format_status, read_status
+
+    status = read_status(settings)
+    _print(status, args.json, format_status(status))
+    return 0 if status["alive"] else 1
 
 
 def _cmd_find(args: argparse.Namespace, settings: Settings) -> int:
@@ -276,6 +287,7 @@ _COMMANDS = {
     "audit": _cmd_audit,
     "ingest": _cmd_ingest,
     "watch": _cmd_watch,
+    "status": _cmd_status,
     "find": _cmd_find,
     "search": _cmd_search,
     "show": _cmd_show,

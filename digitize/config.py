@@ -7,6 +7,7 @@ variable or file that holds them does.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, fields
@@ -15,7 +16,7 @@ from typing import Any
 
 from digitize.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "Settings", "load_settings"]
+__all__ = ["DEFAULT_CONFIG", "Settings", "WatchFolder", "load_settings"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "digitize.toml"
 
@@ -24,6 +25,50 @@ def _setting(default: Any, help: str, lo: float | None = None, hi: float | None 
     from dataclasses import field
 
     return field(default=default, metadata={"help": help, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class WatchFolder:
+    """One watched folder; timings left at None use the watch_* settings."""
+
+    path: Path
+    """The folder scanning staff drop files into."""
+    mode: str = ""
+    """events (inotify, via watchdog) or polling (network shares); empty = default."""
+    settle_s: float | None = None
+    """Quiet period before a file is taken (SMB scanners: 30-120 s)."""
+    rescan_s: float | None = None
+    """Full rescan interval in event mode."""
+    young_s: float | None = None
+    """Age below which a file that does not parse yet is retried, not failed."""
+
+
+_FOLDER_MODES = ("", "events", "polling")
+
+
+def _watch_folders(raw: Any, origin: str) -> tuple[WatchFolder, ...]:
+    """Parse [[watch.folders]] tables (or their JSON in DIGITIZE_WATCH_FOLDERS)."""
+    items = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise ValueError("expected a list of tables")
+    known = {f.name for f in fields(WatchFolder)}
+    folders = []
+    for item in items:
+        unknown = set(item) - known if isinstance(item, dict) else {"?"}
+        if unknown or "path" not in item:
+            raise ConfigError(
+                f"watch.folders entry {item!r} from {origin}: needs 'path', "
+                f"unknown keys {sorted(unknown)}"
+            )
+        if item.get("mode", "") not in _FOLDER_MODES:
+            raise ConfigError(f"watch.folders mode from {origin}: events or polling")
+        timings = {k: float(v) for k, v in item.items() if k.endswith("_s")}
+        if any(v < 0 for v in timings.values()):
+            raise ConfigError(f"watch.folders timings from {origin} must be >= 0")
+        folders.append(
+            WatchFolder(Path(item["path"]), str(item.get("mode", "")), **timings)
+        )
+    return tuple(folders)
 
 
 @dataclass(frozen=True)
@@ -111,6 +156,25 @@ class Settings:
     )
     watch_poll_s: float = _setting(1.0, "scan interval of the watcher loop", 0.1, 3600)
     watch_polling: bool = _setting(False, "poll instead of using file events (SMB)")
+    watch_rescan_s: float = _setting(
+        300.0, "full rescan interval in event mode (missed events)", 1, 86400
+    )
+    watch_young_s: float = _setting(
+        60.0, "a file newer than this that does not parse yet is retried", 0, 86400
+    )
+    watch_workers: int = _setting(2, "files processed at the same time", 1, 32)
+    watch_retries: int = _setting(
+        5, "retries of a transient error (EBUSY, EACCES, ...) before quarantine", 0, 100
+    )
+    watch_retry_s: float = _setting(
+        2.0, "first retry delay; doubles each time, at most 10 minutes", 0.01, 600
+    )
+    watch_max_crashes: int = _setting(
+        3, "worker crashes on one file before it is quarantined", 1, 100
+    )
+    watch_folders: tuple[WatchFolder, ...] = _setting(
+        (), "watched folders, each with its own mode and timings; empty = home/inbox"
+    )
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
     web_session_idle_min: int = _setting(
         30, "minutes without a request that end a page session", 1, 1440
@@ -236,8 +300,10 @@ def _coerce(name: str, raw: Any, kind: Any, origin: str) -> Any:
             return float(raw)
         if kind in (Path, "Path"):
             return Path(str(raw))
+        if kind == "tuple[WatchFolder, ...]":
+            return _watch_folders(raw, origin)
         return str(raw)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, AttributeError) as err:
         raise ConfigError(
             f"setting '{name}' from {origin} has a bad value {raw!r}; expected {kind}"
         ) from err

@@ -6,28 +6,48 @@ claim -> private copy -> pages -> OCR (pages in parallel) -> extraction -> searc
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from sqlite3 import Row
+from typing import Any, Protocol
 
 from digitize.config import Settings
-from digitize.errors import DigitizeError
+from digitize.errors import DigitizeError, SigningError
 from digitize.extract import extract_papers
 from digitize.machine_layers import read_machine_layers
 from digitize.ocr import ocr_page
-from digitize.pages import PageImage, count_pages, iter_pages, sniff_format
+from digitize.pages import (
+    OpenedDocument,
+    PageImage,
+    iter_pages,
+    open_document,
+    page_from_text_layer,
+    sniff_format,
+)
 from digitize.mark import conversion_mark
 from digitize.pdf import EncodedImage, build_searchable_pdf, encode_page_image
 from digitize.records import OcrPage, PageEvidence, Paper
-from digitize.sign import sign_pdf
-from digitize.store import Catalog, DocumentRecord, sha256_file, write_blob
+from digitize.sign import report_to_dict, sign_pdf, verify_pdf
+from digitize.sign.chain import record_input_signatures
+from digitize.store import Catalog, DocumentRecord, blob_path, write_blob
 
-__all__ = ["FileOutcome", "Reading", "process_file", "read_document"]
+__all__ = [
+    "Claim",
+    "FileOutcome",
+    "Journal",
+    "Reading",
+    "duplicate_outcome",
+    "process_claim",
+    "process_file",
+    "read_document",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +70,31 @@ class FileOutcome:
     error_stage: str = ""
     message: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Journal(Protocol):
+    """Hears of each stage boundary a file passes and of blobs about to be written.
+
+    The watcher keeps both in its ledger, to recover after a crash at any point.
+    """
+
+    def reached(self, stage: str) -> None:
+        """The file has just passed `stage` (opened, ocr, extract, pdf, sign, ...)."""
+
+    def writing(self, paths: list[Path]) -> None:
+        """These repository files are about to be written for the file."""
+
+
+class _Silent:
+    def reached(self, stage: str) -> None:
+        pass
+
+    def writing(self, paths: list[Path]) -> None:
+        pass
+
+
+_SILENT = _Silent()
 
 
 @dataclass
@@ -75,7 +120,10 @@ def _workers(settings: Settings) -> int:
 
 def _read_page(page: PageImage, settings: Settings, timer: _Timer) -> _PageResult:
     started = time.perf_counter()
-    ocr, upright = ocr_page(page.image, page.index, page.dpi, settings)
+    if page.words is not None:
+        ocr, upright = page_from_text_layer(page), page.image
+    else:
+        ocr, upright = ocr_page(page.image, page.index, page.dpi, settings)
     timer.add("ocr", started)
     started = time.perf_counter()
     qr, mrz = read_machine_layers(upright, ocr.words)
@@ -98,13 +146,20 @@ def _timed_pages(pages: Iterator[PageImage], timer: _Timer) -> Iterator[PageImag
 
 
 def _read_pages(
-    copy: Path, fmt: str, settings: Settings, timer: _Timer
+    opened: OpenedDocument, settings: Settings, timer: _Timer
 ) -> list[_PageResult]:
     """OCR all pages, several at once, holding at most 2 pages per worker in memory."""
     workers = _workers(settings)
     pending: list[Future[_PageResult]] = []
     results: list[_PageResult] = []
-    pages = iter_pages(copy, fmt, dpi=settings.ocr_dpi, max_pixels=settings.max_pixels)
+    pages = iter_pages(
+        opened.path,
+        opened.fmt,
+        dpi=settings.ocr_dpi,
+        max_pixels=settings.max_pixels,
+        notes=opened.notes,
+        text_pages=opened.text_pages,
+    )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
         for page in _timed_pages(pages, timer):
             pending.append(pool.submit(_read_page, page, settings, timer))
@@ -121,6 +176,8 @@ class Reading:
     pages: list[OcrPage]
     papers: list[Paper]
     unsigned: bytes
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Facts about the input: repaired, encryption, signatures, estimated DPI, ..."""
 
 
 def read_document(
@@ -129,85 +186,162 @@ def read_document(
     settings: Settings,
     timer: _Timer | None = None,
     *,
+    opened: OpenedDocument | None = None,
+    journal: Journal = _SILENT,
     record_id: str = "",
 ) -> Reading:
     """Pages, OCR, extraction and the searchable PDF of one private copy.
 
-    Both modes run this: `process_file` below, and the `read` step of
-    digitize.scale.steps on a worker. With `record_id`, page 1 carries the
-    'converted from paper' mark and a QR code of the record's address.
+    Both modes run this: `process_claim` below, and the `read` step of
+    digitize.scale.steps on a worker. `opened` skips the structural open when the
+    caller did it already. With `record_id`, page 1 carries the 'converted from
+    paper' mark and a QR code of the record's address (drawn before signing).
     """
     timer = timer or _Timer()
-    count_pages(copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels)
-    results = _read_pages(copy, fmt, settings, timer)
+    if opened is None:
+        opened = open_document(
+            copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
+        )
+    results = _read_pages(opened, settings, timer)
+    journal.reached("ocr")
 
     t0 = time.perf_counter()
     papers = extract_papers([r.evidence for r in results])
     timer.add("extract", t0)
+    journal.reached("extract")
 
     t0 = time.perf_counter()
     mark = conversion_mark(settings, record_id) if record_id else None
     unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results], mark=mark)
     timer.add("pdf", t0)
-    return Reading([r.ocr for r in results], papers, unsigned)
+    journal.reached("pdf")
+    return Reading([r.ocr for r in results], papers, unsigned, opened.notes)
 
 
-def _private_copy(path: Path, sha256: str, fmt: str, settings: Settings) -> Path:
-    settings.work.mkdir(parents=True, exist_ok=True)
-    copy = settings.work / f"{sha256}.{fmt}"
-    shutil.copyfile(path, copy)
-    if sha256_file(copy) != sha256:
-        copy.unlink(missing_ok=True)
-        raise DigitizeError("the file changed while it was copied; it will be retried",
-                            code="input.changed")
-    return copy
+@dataclass
+class Claim:
+    """A file taken for processing: its private copy and the hash of its raw bytes."""
+
+    copy: Path
+    """Private copy in the work area: every stage reads this, never the input."""
+    sha256: str
+    """SHA-256 of the raw input bytes, taken while copying them."""
+    size_bytes: int
+    name: str
+    """The file's name, NFC, for the catalog (never for logs)."""
+    unit: str = ""
+    dossier: str = ""
+    young: bool = False
+    """Seen only recently: a damaged PDF is left to finish, not repaired."""
+
+    def discard(self) -> None:
+        """Remove the private copy and any twin made from it."""
+        for path in self.copy.parent.glob(glob.escape(self.copy.name) + "*"):
+            path.unlink(missing_ok=True)
+
+
+def duplicate_outcome(name: str, existing: Row) -> FileOutcome:
+    """The outcome of bytes already stored: a link to the existing record."""
+    return FileOutcome(
+        name=name,
+        status="duplicate",
+        document_id=existing["id"],
+        pages=existing["pages"],
+        signed=bool(existing["signed_sha256"]),
+        validated=bool(existing["validated"]),
+    )
+
+
+def _input_signatures(copy: Path, settings: Settings) -> list[dict[str, Any]]:
+    """Report on the signatures an already-signed input carries (kept byte-identical)."""
+    try:
+        reports = verify_pdf(copy.read_bytes(), settings)
+    except SigningError as err:
+        return [{"checked": False, "code": err.code, "message": err.message}]
+    return [report_to_dict(report) for report in reports]
 
 
 def process_file(
     path: Path, settings: Settings, catalog: Catalog, *, unit: str = "", dossier: str = ""
 ) -> FileOutcome:
-    """Run every stage for one scan; the input file itself is never modified.
+    """Run every stage for one scan where it lies (`digitize ingest`); never modify it.
 
     Raises:
         DigitizeError: any stage failed; nothing was stored.
     """
+    # The ingest package imports this module; its claim step is imported late.
+    from digitize.ingest.claim import claim_path
+
+    work = settings.work / f"ingest-{os.getpid()}"
+    claim = claim_path(path, work, unit=unit, dossier=dossier)
+    try:
+        outcome = process_claim(claim, settings, catalog)
+    finally:
+        claim.discard()
+    if outcome.status == "duplicate":
+        catalog.log_event(
+            "duplicate", outcome.document_id, {"unit": unit, "dossier": dossier}
+        )
+    return outcome
+
+
+def process_claim(
+    claim: Claim, settings: Settings, catalog: Catalog, *, journal: Journal = _SILENT
+) -> FileOutcome:
+    """Run every stage on a claimed private copy: open, read, sign, store.
+
+    Bytes stored before give a `duplicate` outcome at once, without OCR.
+
+    Raises:
+        DigitizeError: any stage failed; nothing was committed (blobs announced to
+            the journal may remain until the caller removes them).
+    """
     started = time.perf_counter()
     timer = _Timer()
-    outcome = FileOutcome(name=path.name, status="stored")
-
-    # Claim: hash the raw input; the same bytes twice link to the first record.
-    with path.open("rb") as handle:
-        fmt = sniff_format(handle.read(2048))
-    sha256 = sha256_file(path)
-    existing = catalog.find_document_by_sha(sha256)
+    existing = catalog.find_document_by_sha(claim.sha256)
     if existing is not None:
-        catalog.log_event("duplicate", existing["id"], {"unit": unit, "dossier": dossier})
-        outcome.status, outcome.document_id = "duplicate", existing["id"]
-        outcome.pages, outcome.signed = existing["pages"], bool(existing["signed_sha256"])
-        outcome.validated = bool(existing["validated"])
-        return outcome
+        return duplicate_outcome(claim.name, existing)
+    with claim.copy.open("rb") as handle:
+        fmt = sniff_format(handle.read(2048))
+    opened = open_document(
+        claim.copy,
+        fmt,
+        max_pages=settings.max_pages,
+        max_pixels=settings.max_pixels,
+        allow_repair=not claim.young,
+    )
+    if opened.notes.get("signature_fields"):
+        opened.notes["input_signatures"] = _input_signatures(claim.copy, settings)
+    journal.reached("opened")
 
-    copy = _private_copy(path, sha256, fmt, settings)
-    try:
-        reading = read_document(copy, fmt, settings, timer, record_id=sha256[:16])
+    reading = read_document(
+        opened.path, fmt, settings, timer, opened=opened, journal=journal,
+        record_id=claim.sha256[:16],
+    )
 
-        t0 = time.perf_counter()
-        signed = sign_pdf(reading.unsigned, settings)
-        timer.add("sign", t0)
+    t0 = time.perf_counter()
+    signed = sign_pdf(reading.unsigned, settings)
+    timer.add("sign", t0)
+    journal.reached("sign")
 
-        t0 = time.perf_counter()
-        record = DocumentRecord(
-            sha256=sha256, original_name=path.name, format=fmt,
-            size_bytes=copy.stat().st_size, pages=reading.pages,
-            papers=reading.papers, unit=unit, dossier=dossier,
-        )
-        _store(record, copy, signed.unsigned or reading.unsigned, signed, settings)
-        record.seconds = time.perf_counter() - started
-        persons = catalog.add_document(record)
-        timer.add("store", t0)
-    finally:
-        copy.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    record = DocumentRecord(
+        sha256=claim.sha256, original_name=claim.name, format=fmt,
+        size_bytes=claim.size_bytes, pages=reading.pages, papers=reading.papers,
+        unit=claim.unit, dossier=claim.dossier, notes=reading.notes,
+    )  # fmt: skip
+    _store(record, claim.copy, signed.unsigned or reading.unsigned, signed, settings,
+           journal)
+    journal.reached("blobs")
+    record.seconds = time.perf_counter() - started
+    persons = catalog.add_document(record)
+    record_input_signatures(
+        catalog, claim.sha256, record.id, reading.notes.get("input_signatures", [])
+    )
+    timer.add("store", t0)
+    journal.reached("committed")
 
+    outcome = FileOutcome(name=claim.name, status="stored", notes=reading.notes)
     outcome.document_id, outcome.pages = record.id, len(reading.pages)
     outcome.persons = len(persons)
     outcome.fields = sum(len(p.fields) for p in reading.papers)
@@ -221,9 +355,25 @@ def process_file(
     return outcome
 
 
-def _store(record: DocumentRecord, copy: Path, unsigned: bytes, signed, settings) -> None:
+def _store(
+    record: DocumentRecord,
+    copy: Path,
+    unsigned: bytes,
+    signed,
+    settings,
+    journal: Journal = _SILENT,
+) -> None:
     """Write the three blobs of the legal chain; fill the record's hashes."""
     suffix = "." + record.format
+    # Announce the names first: a crash before the catalog commit leaves files that
+    # the watcher's recovery removes again.
+    journal.writing(
+        [
+            blob_path(settings.repository, record.sha256, suffix),
+            blob_path(settings.repository, _sha(unsigned), ".unsigned.pdf"),
+            blob_path(settings.repository, _sha(signed.data), ".signed.pdf"),
+        ]
+    )
     if write_blob(settings.repository, copy, suffix) != record.sha256:
         raise DigitizeError("the private copy changed during processing",
                             code="store.changed")
@@ -233,3 +383,7 @@ def _store(record: DocumentRecord, copy: Path, unsigned: bytes, signed, settings
     record.signer = signed.signer_subject
     record.signed_at = signed.signed_at.isoformat()
     record.validated = True
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

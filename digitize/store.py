@@ -251,6 +251,8 @@ class DocumentRecord:
     signed_at: str | None = None
     validated: bool = False
     seconds: float = 0.0
+    notes: dict[str, Any] = field(default_factory=dict)
+    """Facts about the input kept with the `stored` event: repaired, encryption, ..."""
 
     @property
     def id(self) -> str:
@@ -312,6 +314,99 @@ class Catalog:
                 (now_iso(), document_id, kind, text),
             )
 
+    def link_paper(
+        self,
+        unit: str,
+        dossier: str,
+        document_id: str,
+        file_name: str,
+        *,
+        duplicate: bool = False,
+    ) -> bool:
+        """File a stored document as one paper of a dossier; False if already filed.
+
+        Idempotent, so the watcher may repeat it after a crash. A new duplicate link is
+        also recorded as a `duplicate` event.
+        """
+        now = now_iso()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO dossiers (unit, code, created_at, updated_at)"
+                " VALUES (?,?,?,?)",
+                (unit, dossier, now, now),
+            )
+            types = db.execute(
+                "SELECT paper_types FROM dossiers WHERE unit = ? AND code = ?",
+                (unit, dossier),
+            ).fetchone()[0]
+            name = nfc_keep(file_name)
+            cur = db.execute(
+                "INSERT OR IGNORE INTO dossier_papers (unit, dossier, document_id,"
+                " file_name, paper_type, duplicate, added_at) VALUES (?,?,?,?,?,?,?)",
+                (unit, dossier, document_id, name, json.loads(types).get(name, ""),
+                 int(duplicate), now),
+            )  # fmt: skip
+            added = cur.rowcount == 1
+            if added and duplicate:
+                db.execute(
+                    "INSERT INTO events (ts, document_id, kind, detail)"
+                    " VALUES (?, ?, 'duplicate', ?)",
+                    (now, document_id, json.dumps({"unit": unit, "dossier": dossier})),
+                )
+        return added
+
+    def dossier_file_names(self, unit: str, code: str) -> set[str]:
+        """Names (NFC) of the files filed as papers of a dossier."""
+        rows = self.db.execute(
+            "SELECT file_name FROM dossier_papers WHERE unit = ? AND dossier = ?",
+            (unit, code),
+        )
+        return {row[0] for row in rows}
+
+    def update_dossier(
+        self,
+        unit: str,
+        code: str,
+        *,
+        fields: dict[str, str],
+        paper_types: dict[str, str],
+        warnings: list[str],
+    ) -> None:
+        """Record a dossier's manifest: procedure code, applicant, paper types.
+
+        Papers filed before the manifest arrived get their types now; later ones get
+        them from `link_paper`.
+        """
+        now = now_iso()
+        paper_types = {nfc_keep(k): v for k, v in paper_types.items()}
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO dossiers (unit, code, procedure_code, applicant_id_number,"
+                " paper_types, manifest_warnings, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (unit, code) DO UPDATE SET"
+                " procedure_code = excluded.procedure_code,"
+                " applicant_id_number = excluded.applicant_id_number,"
+                " paper_types = excluded.paper_types,"
+                " manifest_warnings = excluded.manifest_warnings,"
+                " updated_at = excluded.updated_at",
+                (
+                    unit,
+                    code,
+                    fields.get("procedure_code", ""),
+                    fields.get("applicant_id_number", ""),
+                    json.dumps(paper_types, ensure_ascii=False),
+                    json.dumps(warnings, ensure_ascii=False),
+                    now,
+                    now,
+                ),
+            )
+            for name, paper_type in paper_types.items():
+                db.execute(
+                    "UPDATE dossier_papers SET paper_type = ? WHERE unit = ?"
+                    " AND dossier = ? AND file_name = ?",
+                    (paper_type, unit, code, nfc_keep(name)),
+                )
+
     def add_document(self, record: DocumentRecord) -> list[int]:
         """Record a document with pages, fields, links and index rows; return person ids."""
         with self.transaction() as db:
@@ -327,7 +422,11 @@ class Catalog:
                     now_iso(),
                     record.id,
                     "stored",
-                    json.dumps({"pages": len(record.pages)}),
+                    json.dumps(
+                        {"pages": len(record.pages), **record.notes},
+                        ensure_ascii=False,
+                        default=str,
+                    ),
                 ),
             )
         return person_ids

@@ -40,7 +40,11 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     truth = generate(root / "samples", seed=11, set_name="demo")
     settings = replace(
-        load_settings(), home=root / "home", watch_settle_s=0.0, watch_poll_s=0.05
+        load_settings(),
+        home=root / "home",
+        watch_settle_s=0.0,
+        watch_poll_s=0.05,
+        watch_young_s=2.0,
     )
     inbox = root / "inbox"
     shutil.copytree(root / "samples" / "inbox", inbox)
@@ -164,7 +168,7 @@ def test_corrupt_file_quarantined_with_reason(run):
     assert target.read_bytes() == b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog"
     reason = json.loads((target.parent / (target.name + ".reason.json")).read_text())
     assert reason["code"] == "input.damaged_pdf"
-    assert reason["stage"] == "ingest"
+    assert reason["stage"] == "open"
     failed = [o for o in run["outcomes"] if o.status == "failed"]
     assert [o.name for o in failed] == ["hong.pdf"]
 
