@@ -19,10 +19,15 @@ from PIL import Image, ImageOps
 
 from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
 from digitize.extract.names import fold
-from digitize.records import Word
+from digitize.records import OcrPage, PageEvidence, Word
 from digitize.tools.tesseract import ocr_image
 
-__all__ = ["read_machine_layers", "read_mrz_lines", "read_qr_payloads"]
+__all__ = [
+    "collect_evidence",
+    "read_machine_layers",
+    "read_mrz_lines",
+    "read_qr_payloads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,12 @@ _WORD_LINE = tuple[int, int, int]
 _BACK_MARKERS = ("NGON TRO", "INDEX FINGER", "BO CONG AN", "PUBLIC SECURITY")
 _BELOW_MARKERS = 25  # caption heights from those captions to the MRZ's last line
 _WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"}
+
+
+def collect_evidence(page: OcrPage, image: Image.Image) -> PageEvidence:
+    """What extraction reads of one page: its OCR, QR payloads and MRZ lines."""
+    qr, mrz = read_machine_layers(image, page.words)
+    return PageEvidence(page.index, page.text, page.words, qr, mrz)
 
 
 def read_machine_layers(

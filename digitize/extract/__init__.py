@@ -11,21 +11,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from digitize.extract.layout import Segment, page_lines, split_papers
+from digitize.extract.layout import (
+    CHIP_FAMILIES,
+    Segment,
+    lines_of,
+    page_lines,
+    split_columns,
+    split_papers,
+)
 from digitize.extract.merge import cross_check_sides, merge_fields
 from digitize.extract.mrz import MrzData, parse_td1
-from digitize.extract.printed import read_printed
+from digitize.extract.printed import find_dated_line, read_printed
 from digitize.extract.qr import QrData, parse_qr_payload
 from digitize.extract.sources import mrz_fields, ocr_fields, qr_fields
 from digitize.records import Field, PageEvidence, Paper
 
-__all__ = ["extract_page", "extract_papers"]
+__all__ = ["classify_page", "extract_page", "extract_papers", "page_segments"]
 
 log = logging.getLogger(__name__)
 
 # A paper needs at least one of these to count as identity-like.
 _IDENTITY_FIELDS = ("id_number", "old_id_number", "full_name", "date_of_birth")
-_CARD_FAMILIES = ("cccd2021_", "cancuoc2024_", "cmnd_")
+_CARD_FAMILIES = ("cccd2021_", "cancuoc2024_", "cccd2016_", "cmnd_")
 # Where each card carries its QR code (identity-papers.md section 1).
 _QR_SIDES: list[tuple[str | None, ...]] = [
     ("cccd2021", "front"),
@@ -53,12 +60,20 @@ def extract_papers(pages: list[PageEvidence]) -> list[Paper]:
     return papers
 
 
+def classify_page(page: PageEvidence) -> list[str]:
+    """Paper types on one page, in reading order; `["other"]` for a plain page."""
+    types = [paper.paper_type for paper in extract_page(page)]
+    return types or ["other"]
+
+
 def extract_page(page: PageEvidence) -> list[Paper]:
     """Identity papers found on one page."""
-    segments = split_papers(page_lines(page))
-    slots = [_Slot(segment) for segment in segments]
+    slots = [_Slot(segment) for segment in page_segments(page)]
     for slot in slots:
         printed = read_printed(slot.segment.lines)
+        if slot.segment.paper_type == "cmnd_back" and "issue_date" not in printed:
+            found = find_dated_line(slot.segment.lines)  # `Ngày … tháng … năm …`
+            printed |= {"issue_date": found} if found else {}
         slot.ocr = ocr_fields(printed, slot.segment.paper_type)
         slot.groups.append(slot.ocr)
     mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
@@ -73,6 +88,28 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     _check_sides(papers)
     log.debug("page %d: %d segments, %d papers", page.index, len(slots), len(papers))
     return papers
+
+
+def page_segments(page: PageEvidence) -> list[Segment]:
+    """The papers of a page: per column when two cards lie side by side."""
+    whole = split_papers(page_lines(page))
+    columns = split_columns(page.words) if page.words else []
+    if len(columns) < 2:
+        return whole
+    parts = [split_papers(lines_of(column)) for column in columns]
+    if _is_side_by_side(parts):
+        return [segment for part in parts for segment in part]
+    return whole
+
+
+def _is_side_by_side(parts: list[list[Segment]]) -> bool:
+    """Each column holds a paper of its own: other sides, or a title each."""
+    firsts = [next((s for s in part if s.side or s.titled), None) for part in parts]
+    if any(first is None for first in firsts):
+        return False
+    left, right = firsts
+    assert left is not None and right is not None  # for the type checker
+    return left.side != right.side or (left.titled and right.titled)
 
 
 def _attach_mrz(slots: list[_Slot], mrz: MrzData) -> None:
@@ -103,7 +140,7 @@ def _find_slot(
     for pattern in wanted:
         for slot in slots:
             seg = slot.segment
-            if seg.family in ("cmnd", "registration_form"):
+            if seg.family not in (*CHIP_FAMILIES, None):
                 continue
             if (seg.side,) == pattern or (seg.family, seg.side) == pattern:
                 return slot
@@ -111,7 +148,7 @@ def _find_slot(
 
 
 def _page_family(slots: list[_Slot]) -> str | None:
-    families = {s.segment.family for s in slots} - {None, "registration_form", "cmnd"}
+    families = {s.segment.family for s in slots} & set(CHIP_FAMILIES)
     return families.pop() if len(families) == 1 else None
 
 

@@ -17,7 +17,7 @@ from digitize.extract.layout import Line, is_mrz_like
 from digitize.extract.names import fold, nfc
 from digitize.records import Word
 
-__all__ = ["PrintedValue", "read_printed"]
+__all__ = ["PrintedValue", "find_dated_line", "read_printed"]
 
 _WRAPPING = frozenset({"place_of_origin", "place_of_birth", "residence"})
 _MAX_WRAPPED_LINES = 2
@@ -26,6 +26,7 @@ _LOOSE_PENALTY = 0.9  # a number found without its label
 _LEAD = re.compile(r"^[\s:;.,/|\-_…=]+")
 _TAIL = re.compile(r"[\s:;,/|\-_…=]+$|\s*\.{2,}$")
 _LEADERS = re.compile(r"[.…_]{2,}")
+_DATED = re.compile(r"^NGAY \S+ THANG \S+ NAM \S+")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ def read_printed(lines: list[Line]) -> dict[str, PrintedValue]:
         if loose:
             values["id_number"] = loose
     return values
+
+
+def find_dated_line(lines: list[Line]) -> PrintedValue | None:
+    """The first unlabelled line dated `Ngày … tháng … năm …` (a CMND's issue date)."""
+    for line in lines:
+        if _DATED.search(line.folded) and parse_date(line.text):
+            words = _words(line, 0, len(line.tokens))
+            return PrintedValue(nfc(line.text), _mean_conf(words))
+    return None
 
 
 def _find_loose_pin(parsed: list[_Parsed], used: set[int]) -> PrintedValue | None:
