@@ -26,6 +26,7 @@ __all__ = [
     "load_forms",
     "load_offices",
     "prefill_form",
+    "prefill_shares",
 ]
 
 DEFAULT_FORMS = DEFAULT_CONFIG.parent / "forms"
@@ -278,3 +279,34 @@ def form_or_error(forms: dict[str, FormDef], form_id: str) -> FormDef:
             f"no form {form_id!r}; known forms: {', '.join(sorted(forms))}"
         )
     return forms[form_id]
+
+
+def prefill_shares(
+    people: list[dict[str, Any]],
+    forms: dict[str, FormDef],
+    offices: Offices,
+    *,
+    today: date,
+) -> dict[str, dict[str, Any]]:
+    """Per form: fields prefilled over all `people` (each as `query.get_person` gives).
+
+    Returns:
+        `{form_id: {"people", "prefilled", "total", "share"}}`; the office of each
+        person is the unit of their newest paper.
+    """
+    shares: dict[str, dict[str, Any]] = {}
+    for form in forms.values():
+        filled = total = 0
+        for person in people:
+            docs = sorted(person["documents"], key=lambda d: d["created_at"])
+            unit = docs[-1]["unit"] if docs else ""
+            result = prefill_form(form, person, offices=offices, unit=unit, today=today)
+            filled, total = filled + result["prefilled"], total + result["total"]
+        shares[form.id] = {
+            "title": form.title,
+            "people": len(people),
+            "prefilled": filled,
+            "total": total,
+            "share": filled / total if total else 0.0,
+        }
+    return shares

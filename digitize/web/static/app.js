@@ -16,7 +16,8 @@ document.addEventListener("keydown", (event) => {
   const tag = (event.target.tagName || "").toLowerCase();
   if (event.key === "/" && !["input", "textarea", "select"].includes(tag)) {
     const box = document.getElementById("q");
-    if (box) { event.preventDefault(); box.focus(); box.select(); }
+    event.preventDefault();
+    if (box) { box.focus(); box.select(); } else { window.location = "/"; }
   }
 });
 
