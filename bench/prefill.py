@@ -80,18 +80,23 @@ def report(home: Path, truth: dict | None) -> bool:
     catalog = Catalog(home / "catalog.sqlite3")
     people = _people(catalog)
     shares = prefill_shares(people, load_forms(), load_offices(), today=date.today())
-    print(f"\n{'form':<14} {'people':>6} {'prefilled':>10} {'fields':>7} {'share':>7}"
-          f"  target")  # fmt: skip
+    print(
+        f"\n{'form':<14} {'people':>6} {'prefilled':>10} {'fields':>7} {'share':>7}"
+        f"  target"
+    )
     ok = True
     for form_id, row in shares.items():
         met = row["share"] > TARGET
         ok &= met
-        print(f"{form_id:<14} {row['people']:>6} {row['prefilled']:>10} {row['total']:>7}"
-              f" {row['share']:>7.1%}  >{TARGET:.0%} {'met' if met else 'NOT met'}")  # fmt: skip
+        print(
+            f"{form_id:<14} {row['people']:>6} {row['prefilled']:>10} {row['total']:>7}"
+            f" {row['share']:>7.1%}  >{TARGET:.0%} {'met' if met else 'NOT met'}"
+        )
     if truth is not None:
         right, checked = _correct(catalog, truth)
         print(
-            f"\nprefilled ID numbers and residences equal to the truth: {right}/{checked}"
+            "\nprefilled ID numbers and residences equal to the truth: "
+            f"{right}/{checked}"
         )
     print(json.dumps({k: round(v["share"], 3) for k, v in shares.items()}))
     catalog.close()

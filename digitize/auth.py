@@ -279,6 +279,8 @@ class AccessStore:
                 failed attempts in a row (code auth.throttled).
         """
         key = username.strip().lower()
+        # LIMITATION: failures are counted in this process only -> several service
+        # processes each allow _MAX_FAILURES attempts per window.
         recent = [t for t in self.failures.get(key, []) if now - t < _LOCKOUT_S]
         if len(recent) >= _MAX_FAILURES:
             raise AuthError(

@@ -411,8 +411,8 @@ def search_pages(
     where, params = _filter_sql(filters or SearchFilters())
     exact_phrase = _fts_phrase(nfc_keep(query).casefold())
     folded_phrase = _fts_phrase(fold_text(query))
-    # Newest first instead of bm25: FTS5 then stops after `limit` rows, where a rank
-    # would score every page holding a common word.
+    # LIMITATION: no relevance score (bm25) -> exact diacritics first, then newest
+    # first; FTS5 then stops after `limit` rows instead of scoring every page.
     sql = (
         "SELECT f.rowid AS rid, f.document_id, f.idx, f.text, d.original_name,"
         " d.unit, d.dossier, d.created_at FROM pages_fts f CROSS JOIN documents d"

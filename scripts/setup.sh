@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd tesseract-ocr-eng
           poppler-utils qpdf fonts-dejavu-core python3-venv softhsm2 opensc
-          fonts-liberation2 fonts-noto-core)  # the last two: varied bench pages
+          fonts-liberation2 fonts-noto-core  # these two: varied bench pages
+          chromium)  # the counter page's browser test (Playwright drives it)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

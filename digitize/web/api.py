@@ -1,4 +1,4 @@
-"""The JSON API under /api: login, lookups, papers, search, files, verify, upload, admin.
+"""The JSON API under /api: login, lookups, papers, search, files, verify, upload.
 
 Every success is `{"ok": true, ...}`; every failure `{"ok": false, "error": {...}}`.
 Clients send `Authorization: Bearer <token>` from POST /api/login.
@@ -62,9 +62,12 @@ def login(body: LoginRequest, request: Request) -> dict[str, Any]:
         user = state.access.authenticate(body.username, body.password, now=now)
     except DigitizeError as err:
         state.audit.record(
-            username=body.username[:32], role="", action="login.api",
-            ip=client_ip(request), outcome=err.code,
-        )  # fmt: skip
+            username=body.username[:32],
+            role="",
+            action="login.api",
+            ip=client_ip(request),
+            outcome=err.code,
+        )
         raise
     lifetime = state.settings.web_token_days * 86400.0
     token, session = state.access.open_session(
@@ -245,9 +248,13 @@ def upload(
 ) -> dict[str, Any]:
     """Queue a scan for the pipeline; poll GET /api/jobs/{id} for the outcome."""
     job = service.accept_upload(
-        web_state(request), actor, file.file,
-        name=file.filename or "", unit=unit, dossier=dossier,
-    )  # fmt: skip
+        web_state(request),
+        actor,
+        file.file,
+        name=file.filename or "",
+        unit=unit,
+        dossier=dossier,
+    )
     return _ok(job=job, poll=f"/api/jobs/{job['id']}")
 
 

@@ -1,4 +1,4 @@
-"""Build the ASGI app (FastAPI): routers, static files, errors, limits, headers; serve it.
+"""Build the ASGI app (FastAPI): routers, static files, errors, limits; serve it.
 
 `create_app` opens the stores under the settings' home, starts the upload worker with
 the app's lifespan and refuses to build if any route lacks a permission.
@@ -94,10 +94,17 @@ class _Guards:
         body = json.dumps(
             {"ok": False, "error": {"code": err.code, "message": err.message}}
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                *_SECURITY_HEADERS]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *_SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

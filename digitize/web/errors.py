@@ -111,21 +111,21 @@ def _respond(request: Request, status: int, code: str, message: str) -> Response
 
 
 async def _on_digitize_error(request: Request, err: Exception) -> Response:
-    assert isinstance(err, DigitizeError)  # noqa: S101 - registered for this class
+    assert isinstance(err, DigitizeError)
     if not isinstance(err, AuthError) and status_of(err) >= 500:
         log.error("%s on %s: %s", err.code, request.url.path, err.message)
     return _respond(request, status_of(err), err.code, err.message)
 
 
 async def _on_validation_error(request: Request, err: Exception) -> Response:
-    assert isinstance(err, RequestValidationError)  # noqa: S101
+    assert isinstance(err, RequestValidationError)
     names = [".".join(str(p) for p in e.get("loc", ())[1:]) for e in err.errors()]
     message = "bad or missing parameter: " + ", ".join(n for n in names if n)
     return _respond(request, 400, "query.invalid", message)
 
 
 async def _on_http_error(request: Request, err: Exception) -> Response:
-    assert isinstance(err, HTTPException)  # noqa: S101
+    assert isinstance(err, HTTPException)
     cause = err.__cause__ or err.__context__
     if isinstance(cause, DigitizeError):
         return await _on_digitize_error(request, cause)

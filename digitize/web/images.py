@@ -50,13 +50,16 @@ def page_image(pdf_path: Path, cache: Path, page: int, width: int) -> Path:
 
 
 def _page_picture(pdf_path: Path, page: int) -> Image.Image:
+    # LIMITATION: the picture is the scan image alone -> the signature stamp drawn
+    # over page 1 shows only in the PDF itself.
     try:
         with pikepdf.open(pdf_path) as pdf:
             found = pdf.pages[page - 1]
             # pikepdf 10 renamed Page.images to get_images(); older ones lack it.
             images = list(
-                (found.get_images() if hasattr(found, "get_images") else found.images)
-                .values()
+                (
+                    found.get_images() if hasattr(found, "get_images") else found.images
+                ).values()
             )
             if not images:
                 raise NotFoundError(f"page {page} holds no scan image")

@@ -75,7 +75,8 @@ class JobQueue:
     def start(self) -> None:
         """Start the worker; jobs still queued or running from before are redone."""
         rows = self.db.execute(
-            "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+            "SELECT id FROM jobs WHERE status IN ('queued', 'running')"
+            " ORDER BY created_at"
         ).fetchall()
         for row in rows:
             self.pending.put(row["id"])
@@ -104,9 +105,17 @@ class JobQueue:
             self.db.execute(
                 "INSERT INTO jobs (id, username, status, name, unit, dossier,"
                 " size_bytes, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (job_id, username, "queued", name, unit, dossier,
-                 target.stat().st_size, now_iso()),
-            )  # fmt: skip
+                (
+                    job_id,
+                    username,
+                    "queued",
+                    name,
+                    unit,
+                    dossier,
+                    target.stat().st_size,
+                    now_iso(),
+                ),
+            )
             self.db.commit()
         self.pending.put(job_id)
         return self.get(job_id)
@@ -160,19 +169,29 @@ class JobQueue:
         job = self.get(job_id)
         path = self.folder / job_id / job["name"]
         if not path.is_file():
-            self._set(job_id, status="failed", error_code="store.failed",
-                      message="the uploaded file is gone", finished_at=now_iso())  # fmt: skip
+            self._set(
+                job_id,
+                status="failed",
+                error_code="store.failed",
+                message="the uploaded file is gone",
+                finished_at=now_iso(),
+            )
             return
         self._set(job_id, status="running")
         try:
             out = self.process(
                 path, self.settings, catalog, unit=job["unit"], dossier=job["dossier"]
             )
-            self._set(job_id, status=out.status, document_id=out.document_id,
-                      pages=out.pages, finished_at=now_iso())  # fmt: skip
+            self._set(
+                job_id,
+                status=out.status,
+                document_id=out.document_id,
+                pages=out.pages,
+                finished_at=now_iso(),
+            )
             shutil.rmtree(path.parent, ignore_errors=True)
             log.info("upload job %s: %s %s", job_id, out.status, out.document_id)
-        except Exception as err:  # noqa: BLE001 - one bad upload must not stop the worker
+        except Exception as err:  # one bad upload must not stop the worker
             self._fail(job_id, job, path, err)
 
     def _fail(
@@ -184,8 +203,13 @@ class JobQueue:
         else:
             code, stage, message = "internal.error", "unknown", "unexpected error"
             log.error("upload job %s: %s", job_id, traceback.format_exc())
-        self._set(job_id, status="failed", error_code=code, message=message,
-                  finished_at=now_iso())  # fmt: skip
+        self._set(
+            job_id,
+            status="failed",
+            error_code=code,
+            message=message,
+            finished_at=now_iso(),
+        )
         self._quarantine(job_id, path, code, stage, message)
 
     def _quarantine(
@@ -195,8 +219,13 @@ class JobQueue:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
-            reason = {"job": job_id, "code": code, "stage": stage,
-                      "message": message, "time": now_iso()}  # fmt: skip
+            reason = {
+                "job": job_id,
+                "code": code,
+                "stage": stage,
+                "message": message,
+                "time": now_iso(),
+            }
             target.with_name(target.name + ".reason.json").write_text(
                 json.dumps(reason, ensure_ascii=False, indent=2) + "\n",
                 encoding="utf-8",

@@ -9,12 +9,12 @@ from jinja2 import Environment
 __all__ = ["FIELD_LABELS", "PAPER_LABELS", "install_filters"]
 
 PAPER_LABELS = {
-    "cccd2021_front": "CCCD gắn chip – mặt trước",
-    "cccd2021_back": "CCCD gắn chip – mặt sau",
-    "cancuoc2024_front": "Thẻ căn cước – mặt trước",
-    "cancuoc2024_back": "Thẻ căn cước – mặt sau",
-    "cmnd_front": "CMND – mặt trước",
-    "cmnd_back": "CMND – mặt sau",
+    "cccd2021_front": "CCCD gắn chip - mặt trước",
+    "cccd2021_back": "CCCD gắn chip - mặt sau",
+    "cancuoc2024_front": "Thẻ căn cước - mặt trước",
+    "cancuoc2024_back": "Thẻ căn cước - mặt sau",
+    "cmnd_front": "CMND - mặt trước",
+    "cmnd_back": "CMND - mặt sau",
     "registration_form": "Tờ khai (CT01)",
     "id_card": "Giấy tờ tùy thân",
 }
@@ -36,7 +36,7 @@ _SEX = {"M": "Nam", "F": "Nữ"}
 
 
 def paper_label(paper_type: str) -> str:
-    """`cccd2021_front` -> `CCCD gắn chip – mặt trước`; unknown types as they are."""
+    """`cccd2021_front` -> `CCCD gắn chip - mặt trước`; unknown types as they are."""
     return PAPER_LABELS.get(paper_type, paper_type or "Văn bản")
 
 
@@ -62,12 +62,19 @@ def field_value(name: str, value: str) -> str:
     return value
 
 
+def ordered_fields(fields: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Identity fields in the order printed on a card, unknown names last."""
+    order = {name: i for i, name in enumerate(FIELD_LABELS)}
+    return sorted(fields.items(), key=lambda item: order.get(item[0], len(order)))
+
+
 def install_filters(env: Environment) -> None:
     """Register the filters above on a Jinja environment."""
     env.filters.update(
         paper_label=paper_label,
         field_label=field_label,
         dmy=dmy,
+        ordered_fields=ordered_fields,
         field_value=field_value,
         read_by=lambda s: _READ_BY.get(s, s),
         sex_vi=lambda s: _SEX.get(s or "", s or "—"),

@@ -1,5 +1,6 @@
-"""The counter page, in Vietnamese: login, one search box, person, document, dossier,
-prefill, upload, signature check and the admin's audit view.
+"""The counter page, in Vietnamese: login, search, person, document, dossier and more.
+
+Also prefill, upload, signature check and the admin's audit view.
 
 Server-rendered HTML (works without JavaScript); `static/app.js` adds the upload
 progress bar, job polling and in-place signature checks.
@@ -71,9 +72,14 @@ def login_form(request: Request, next: str = "/", reason: str = "") -> Response:
     token = secrets.token_urlsafe(24)
     notice = message_vi(reason) if reason in ("auth.expired", "auth.required") else ""
     response = _render(
-        request, "login.html", None, next=_safe_next(next), notice=notice,
-        login_csrf=token, error="",
-    )  # fmt: skip
+        request,
+        "login.html",
+        None,
+        next=_safe_next(next),
+        notice=notice,
+        login_csrf=token,
+        error="",
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login"
     )
@@ -96,27 +102,46 @@ def login(
             raise PermissionDeniedError("stale login form", code="auth.csrf")
         user = state.access.authenticate(username, password, now=now)
     except (AuthError, PermissionDeniedError) as err:
-        state.audit.record(username=username[:32], role="", action="login",
-                           ip=client_ip(request), outcome=err.code)  # fmt: skip
+        state.audit.record(
+            username=username[:32],
+            role="",
+            action="login",
+            ip=client_ip(request),
+            outcome=err.code,
+        )
         status = 429 if err.code == "auth.throttled" else 401
         return _render(
-            request, "login.html", None, status, next=_safe_next(next), notice="",
-            login_csrf=expected, error=message_vi(err.code),
-        )  # fmt: skip
+            request,
+            "login.html",
+            None,
+            status,
+            next=_safe_next(next),
+            notice="",
+            login_csrf=expected,
+            error=message_vi(err.code),
+        )
     settings = state.settings
     token, _ = state.access.open_session(
-        user, "session", now=now, lifetime_s=settings.web_session_max_h * 3600,
+        user,
+        "session",
+        now=now,
+        lifetime_s=settings.web_session_max_h * 3600,
         idle_s=settings.web_session_idle_min * 60.0,
-    )  # fmt: skip
-    state.audit.record(username=user.username, role=user.role, action="login",
-                       ip=client_ip(request))  # fmt: skip
+    )
+    state.audit.record(
+        username=user.username, role=user.role, action="login", ip=client_ip(request)
+    )
     home = "/" if user.can("lookup") else "/upload"
     target = _safe_next(next) if next != "/" else home
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/",
         secure=request.url.scheme == "https",
-    )  # fmt: skip
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -135,9 +160,12 @@ def logout(actor: Self, request: Request) -> Response:
 def _filters(request: Request) -> SearchFilters:
     q = request.query_params
     return SearchFilters(
-        q.get("unit", ""), q.get("dossier", ""), q.get("paper_type", ""),
-        q.get("date_from", ""), q.get("date_to", ""),
-    )  # fmt: skip
+        q.get("unit", ""),
+        q.get("dossier", ""),
+        q.get("paper_type", ""),
+        q.get("date_from", ""),
+        q.get("date_to", ""),
+    )
 
 
 def _run_search(request: Request, actor: Actor, q: str, dob: str) -> dict[str, Any]:

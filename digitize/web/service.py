@@ -115,7 +115,7 @@ def _person_payload(state: WebState, actor: Actor, person: dict[str, Any]) -> di
                 for k in ("value", "source", "verified", "document_id", "paper_type")
             }
             for name, item in best.items()
-        },  # fmt: skip
+        },
     }
 
 

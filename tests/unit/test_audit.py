@@ -17,9 +17,12 @@ def log(tmp_path):
     audit = AuditLog(tmp_path / "audit.sqlite3")
     for n in range(5):
         audit.record(
-            username="quay1", role="counter", action="lookup.id",
-            target=f"*********{n:03d}", ip="127.0.0.1",
-        )  # fmt: skip
+            username="quay1",
+            role="counter",
+            action="lookup.id",
+            target=f"*********{n:03d}",
+            ip="127.0.0.1",
+        )
     yield audit
     audit.close()
 

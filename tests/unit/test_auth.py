@@ -34,7 +34,9 @@ def test_malformed_hash_never_matches(encoded):
     assert not verify_password(PASSWORD, encoded)
 
 
-@pytest.mark.parametrize("password", ["a", " ", "Đặng Thị Ngọc 💡", "x" * 500, "p\x00q"])
+@pytest.mark.parametrize(
+    "password", ["a", " ", "Đặng Thị Ngọc 💡", "x" * 500, "p\x00q"]
+)
 def test_any_password_verifies_only_itself(password):
     encoded = hash_password(password, n=2**4)
     assert verify_password(password, encoded)

@@ -67,9 +67,14 @@ def _png(size: int = 64) -> bytes:
 def _sample_path(route: APIRoute) -> str:
     path = route.path
     for name, value in {
-        "{person_id}": "1", "{form_id}": "ct01", "{document_id}": "0" * 16,
-        "{page}": "1", "{job_id}": "0" * 16, "{unit}": "xa-a", "{dossier}": "D1",
-    }.items():  # fmt: skip
+        "{person_id}": "1",
+        "{form_id}": "ct01",
+        "{document_id}": "0" * 16,
+        "{page}": "1",
+        "{job_id}": "0" * 16,
+        "{unit}": "xa-a",
+        "{dossier}": "D1",
+    }.items():
         path = path.replace(name, value)
     return path
 
@@ -111,7 +116,9 @@ def test_roles_are_enforced(svc, user, method, path):
 
 
 def test_login_and_token_errors(svc):
-    bad = svc.client.post("/api/login", json={"username": "quay1", "password": "x" * 12})
+    bad = svc.client.post(
+        "/api/login", json={"username": "quay1", "password": "x" * 12}
+    )
     _error(bad, 401, "auth.bad_login")
     unknown = svc.client.post("/api/login", json={"username": "ai", "password": "x"})
     _error(unknown, 401, "auth.bad_login")
@@ -154,7 +161,10 @@ def test_lookup_by_id_lists_papers_with_validity(svc):
     assert set(papers) == {svc.docs["hang"], svc.docs["hang_old"]}
     assert papers[svc.docs["hang"]]["still_valid"] is True
     assert papers[svc.docs["hang_old"]]["still_valid"] is False
-    assert papers[svc.docs["hang"]]["paper_types"] == ["cccd2021_back", "cccd2021_front"]
+    assert papers[svc.docs["hang"]]["paper_types"] == [
+        "cccd2021_back",
+        "cccd2021_front",
+    ]
     assert papers[svc.docs["hang"]]["signed"] and papers[svc.docs["hang"]]["pages"] == 1
     assert {d["dossier"] for d in person["dossiers"]} == {"D0", "D1"}
 
@@ -186,12 +196,14 @@ def test_lookup_by_name_is_accent_insensitive_exact_first(svc):
     assert names(name="le van hung", dob="1985-01-02") == ["LÊ VĂN HÙNG", "LÊ VĂN HƯNG"]
     assert names(name="le van hung", dob="1986") == []
     bad = svc.client.get(
-        "/api/persons", params={"name": "le", "dob": "2-1-1985"},
+        "/api/persons",
+        params={"name": "le", "dob": "2-1-1985"},
         headers=svc.as_user("quay1"),
-    )  # fmt: skip
+    )
     _error(bad, 400, "query.bad_date")
-    _error(svc.client.get("/api/persons", headers=svc.as_user("quay1")), 400,
-           "query.empty")  # fmt: skip
+    _error(
+        svc.client.get("/api/persons", headers=svc.as_user("quay1")), 400, "query.empty"
+    )
 
 
 def test_person_by_catalog_id(svc):
@@ -200,10 +212,16 @@ def test_person_by_catalog_id(svc):
     ).json()["person"]
     again = svc.client.get(f"/api/persons/{found['id']}", headers=svc.as_user("quay1"))
     assert again.json()["person"]["id_number"] == PIN_HANG
-    _error(svc.client.get("/api/persons/999999", headers=svc.as_user("quay1")), 404,
-           "query.not_found")  # fmt: skip
-    _error(svc.client.get("/api/persons/abc", headers=svc.as_user("quay1")), 400,
-           "query.invalid")  # fmt: skip
+    _error(
+        svc.client.get("/api/persons/999999", headers=svc.as_user("quay1")),
+        404,
+        "query.not_found",
+    )
+    _error(
+        svc.client.get("/api/persons/abc", headers=svc.as_user("quay1")),
+        400,
+        "query.invalid",
+    )
 
 
 # Full text
@@ -233,14 +251,17 @@ def test_search_filters(svc, params, expected):
     hits = svc.client.get(
         "/api/search", params={"q": "cai cach", **params}, headers=svc.as_user("quay1")
     ).json()["hits"]
-    assert sorted(h["document_id"] for h in hits) == sorted(svc.docs[k] for k in expected)
+    assert sorted(h["document_id"] for h in hits) == sorted(
+        svc.docs[k] for k in expected
+    )
 
 
 def test_search_paper_type_filter_finds_cards(svc):
     hits = svc.client.get(
-        "/api/search", params={"q": "hằng", "paper_type": "cccd2021_front"},
+        "/api/search",
+        params={"q": "hằng", "paper_type": "cccd2021_front"},
         headers=svc.as_user("quay1"),
-    ).json()["hits"]  # fmt: skip
+    ).json()["hits"]
     assert [h["document_id"] for h in hits] == [svc.docs["hang"]]
 
 
@@ -254,7 +275,9 @@ def test_search_paper_type_filter_finds_cards(svc):
     ],
 )
 def test_search_errors(svc, params, code):
-    response = svc.client.get("/api/search", params=params, headers=svc.as_user("quay1"))
+    response = svc.client.get(
+        "/api/search", params=params, headers=svc.as_user("quay1")
+    )
     _error(response, 400, code)
 
 
@@ -322,10 +345,16 @@ def test_page_images(svc):
     assert Image.open(io.BytesIO(small.content)).width == 240
     large = svc.client.get(f"{base}/1/image?width=1200", headers=svc.as_user("quay1"))
     assert Image.open(io.BytesIO(large.content)).width <= 1200
-    _error(svc.client.get(f"{base}/2/image", headers=svc.as_user("quay1")), 404,
-           "query.not_found")  # fmt: skip
-    _error(svc.client.get(f"{base}/1/image?width=5000", headers=svc.as_user("quay1")),
-           404, "query.not_found")  # fmt: skip
+    _error(
+        svc.client.get(f"{base}/2/image", headers=svc.as_user("quay1")),
+        404,
+        "query.not_found",
+    )
+    _error(
+        svc.client.get(f"{base}/1/image?width=5000", headers=svc.as_user("quay1")),
+        404,
+        "query.not_found",
+    )
 
 
 def test_verify_stored_and_uploaded(svc):
@@ -361,14 +390,23 @@ def test_upload_runs_the_pipeline_and_can_be_polled(svc):
         "/api/search", params={"q": "Hồ Tùng Mậu"}, headers=svc.as_user("quay1")
     ).json()["hits"]
     assert [h["document_id"] for h in hits] == [done["document_id"]]
-    _error(svc.client.get(f"/api/jobs/{job['id']}", headers=svc.as_user("quaya")),
-           403, "auth.forbidden")  # fmt: skip
+    _error(
+        svc.client.get(f"/api/jobs/{job['id']}", headers=svc.as_user("quaya")),
+        403,
+        "auth.forbidden",
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "content", "form", "status", "code"),
     [
-        ("big.png", b"\x89PNG\r\n\x1a\n" + b"0" * (3 << 20), {}, 413, "input.too_large"),
+        (
+            "big.png",
+            b"\x89PNG\r\n\x1a\n" + b"0" * (3 << 20),
+            {},
+            413,
+            "input.too_large",
+        ),
         ("notes.txt", b"just some text", {}, 415, "input.unsupported_format"),
         ("empty.png", b"", {}, 400, "input.empty"),
         ("../../evil.png", None, {}, 400, "input.bad_name"),
@@ -390,13 +428,16 @@ def test_bad_uploads(svc, name, content, form, status, code):
 def test_upload_just_over_the_limit_is_refused_while_streaming(svc):
     # No Content-Length up front: the limit holds while the body streams in.
     def body():
-        yield b"--x\r\nContent-Disposition: form-data; name=\"file\"; "
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; '
         yield b'filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n'
         for _ in range(3):
             yield b"0" * (1 << 20)
         yield b"\r\n--x--\r\n"
 
-    headers = {**svc.as_user("admin"), "content-type": "multipart/form-data; boundary=x"}
+    headers = {
+        **svc.as_user("admin"),
+        "content-type": "multipart/form-data; boundary=x",
+    }
     response = svc.client.post("/api/uploads", content=body(), headers=headers)
     _error(response, 413, "input.too_large")
 
@@ -406,14 +447,28 @@ def test_upload_just_over_the_limit_is_refused_while_streaming(svc):
 
 def test_unit_restricted_counter_sees_only_its_unit(svc):
     headers = svc.as_user("quaya")
-    _error(svc.client.get(f"/api/documents/{svc.docs['other']}", headers=headers),
-           403, "auth.unit_forbidden")  # fmt: skip
-    _error(svc.client.get(f"/api/documents/{svc.docs['plan_b']}/signed",
-                          headers=headers), 403, "auth.unit_forbidden")  # fmt: skip
-    _error(svc.client.get("/api/persons", params={"id_number": PIN_OTHER_UNIT},
-                          headers=headers), 404, "query.not_found")  # fmt: skip
-    _error(svc.client.get("/api/dossiers/xa-b/B7", headers=headers), 403,
-           "auth.unit_forbidden")  # fmt: skip
+    _error(
+        svc.client.get(f"/api/documents/{svc.docs['other']}", headers=headers),
+        403,
+        "auth.unit_forbidden",
+    )
+    _error(
+        svc.client.get(f"/api/documents/{svc.docs['plan_b']}/signed", headers=headers),
+        403,
+        "auth.unit_forbidden",
+    )
+    _error(
+        svc.client.get(
+            "/api/persons", params={"id_number": PIN_OTHER_UNIT}, headers=headers
+        ),
+        404,
+        "query.not_found",
+    )
+    _error(
+        svc.client.get("/api/dossiers/xa-b/B7", headers=headers),
+        403,
+        "auth.unit_forbidden",
+    )
     hits = svc.client.get("/api/search", params={"q": "cai cach"}, headers=headers)
     assert [h["unit"] for h in hits.json()["hits"]] == ["xa-a"]
 
@@ -436,8 +491,13 @@ def test_prefill_gives_values_with_their_source(svc):
     assert source["document_id"] in {svc.docs["hang"], svc.docs["hang_old"]}
     assert fields["nghe_nghiep"]["value"] is None
     assert result["share"] > 0.6
-    _error(svc.client.get(f"/api/persons/{person['id']}/prefill/nope",
-                          headers=svc.as_user("quay1")), 404, "query.not_found")  # fmt: skip
+    _error(
+        svc.client.get(
+            f"/api/persons/{person['id']}/prefill/nope", headers=svc.as_user("quay1")
+        ),
+        404,
+        "query.not_found",
+    )
 
 
 def test_admin_manages_users(svc):
@@ -447,13 +507,23 @@ def test_admin_manages_users(svc):
     again = svc.client.post("/api/users", json=body, headers=svc.as_user("admin"))
     _error(again, 409, "auth.user_exists")
     weak = {**body, "username": "quay3", "password": "short"}
-    _error(svc.client.post("/api/users", json=weak, headers=svc.as_user("admin")),
-           400, "auth.weak_password")  # fmt: skip
+    _error(
+        svc.client.post("/api/users", json=weak, headers=svc.as_user("admin")),
+        400,
+        "auth.weak_password",
+    )
     role = {**body, "username": "quay4", "role": "god"}
-    _error(svc.client.post("/api/users", json=role, headers=svc.as_user("admin")),
-           400, "auth.bad_role")  # fmt: skip
-    names = [u["username"] for u in svc.client.get(
-        "/api/users", headers=svc.as_user("admin")).json()["users"]]  # fmt: skip
+    _error(
+        svc.client.post("/api/users", json=role, headers=svc.as_user("admin")),
+        400,
+        "auth.bad_role",
+    )
+    names = [
+        u["username"]
+        for u in svc.client.get("/api/users", headers=svc.as_user("admin")).json()[
+            "users"
+        ]
+    ]
     assert "quay2" in names
 
 

@@ -37,9 +37,14 @@ def _login(app, username: str = "quay1") -> TestClient:
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
     response = client.post(
-        "/login", data={"username": username, "password": PASSWORD,
-                        "csrf_token": token, "next": "/"},
-    )  # fmt: skip
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/",
+        },
+    )
     assert response.status_code == 303, response.text
     return client
 
@@ -66,9 +71,9 @@ def test_login_needs_the_form_token_and_the_password(app):
     assert "Biểu mẫu đã cũ" in response.text
     token = client.cookies.get("dz_login_csrf")
     wrong = client.post(
-        "/login", data={"username": "quay1", "password": "nope nope nope",
-                        "csrf_token": token},
-    )  # fmt: skip
+        "/login",
+        data={"username": "quay1", "password": "nope nope nope", "csrf_token": token},
+    )
     assert wrong.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
 
@@ -78,9 +83,14 @@ def test_login_never_redirects_off_site(app):
     client.get("/login")
     token = client.cookies.get("dz_login_csrf")
     response = client.post(
-        "/login", data={"username": "quay1", "password": PASSWORD,
-                        "csrf_token": token, "next": "//evil.example/x"},
-    )  # fmt: skip
+        "/login",
+        data={
+            "username": "quay1",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+    )
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie

@@ -78,11 +78,19 @@ def _store(
     # test checks real signatures.
     signed = write_blob(settings.repository, pdf, ".signed.pdf")
     record = DocumentRecord(
-        sha256=sha, original_name=f"{key}.png", format="png",
-        size_bytes=len(original), pages=[ocr_page_from_lines(lines)],
-        unsigned_sha256=unsigned, signed_sha256=signed, sign_level="B-B",
-        signer="CN=test", signed_at="2025-03-03T10:00:00+07:00", validated=True, **kw,
-    )  # fmt: skip
+        sha256=sha,
+        original_name=f"{key}.png",
+        format="png",
+        size_bytes=len(original),
+        pages=[ocr_page_from_lines(lines)],
+        unsigned_sha256=unsigned,
+        signed_sha256=signed,
+        sign_level="B-B",
+        signer="CN=test",
+        signed_at="2025-03-03T10:00:00+07:00",
+        validated=True,
+        **kw,
+    )
     catalog.add_document(record)
     return record.id
 
@@ -92,37 +100,67 @@ def fill_catalog(settings: Settings) -> dict[str, str]:
     catalog = Catalog(settings.catalog)
     docs = {
         "hang": _store(
-            catalog, settings, "hang", ["CĂN CƯỚC CÔNG DÂN Nguyễn Thị Hằng"],
+            catalog,
+            settings,
+            "hang",
+            ["CĂN CƯỚC CÔNG DÂN Nguyễn Thị Hằng"],
             papers=card(PIN_HANG, "NGUYỄN THỊ HẰNG", "1990-05-17"),
-            unit="xa-a", dossier="D1",
+            unit="xa-a",
+            dossier="D1",
         ),
         "hang_old": _store(
-            catalog, settings, "hangold", ["CHỨNG MINH cũ hết hạn"],
+            catalog,
+            settings,
+            "hangold",
+            ["CHỨNG MINH cũ hết hạn"],
             papers=card(PIN_HANG, "NGUYỄN THỊ HẰNG", "1990-05-17", expiry="2020-01-01"),
-            unit="xa-a", dossier="D0",
+            unit="xa-a",
+            dossier="D0",
         ),
         "plan": _store(
-            catalog, settings, "plan", ["Kế hoạch cải cách thủ tục hành chính năm nay"],
-            unit="xa-a", dossier="D1",
+            catalog,
+            settings,
+            "plan",
+            ["Kế hoạch cải cách thủ tục hành chính năm nay"],
+            unit="xa-a",
+            dossier="D1",
         ),
         "plan_b": _store(
-            catalog, settings, "planb", ["Ke hoach cai cach thu tuc hanh chinh xa B"],
-            unit="xa-b", dossier="B7",
+            catalog,
+            settings,
+            "planb",
+            ["Ke hoach cai cach thu tuc hanh chinh xa B"],
+            unit="xa-b",
+            dossier="B7",
         ),
         "hung": _store(
-            catalog, settings, "hung", ["LÊ VĂN HÙNG"],
-            papers=card(PIN_HUNG, "LÊ VĂN HÙNG", "1985-01-02"), unit="xa-a", dossier="D2",
+            catalog,
+            settings,
+            "hung",
+            ["LÊ VĂN HÙNG"],
+            papers=card(PIN_HUNG, "LÊ VĂN HÙNG", "1985-01-02"),
+            unit="xa-a",
+            dossier="D2",
         ),
         "hung2": _store(
-            catalog, settings, "hung2", ["LÊ VĂN HƯNG"],
-            papers=card(PIN_HUNG2, "LÊ VĂN HƯNG", "1985-01-02"), unit="xa-a", dossier="D3",
+            catalog,
+            settings,
+            "hung2",
+            ["LÊ VĂN HƯNG"],
+            papers=card(PIN_HUNG2, "LÊ VĂN HƯNG", "1985-01-02"),
+            unit="xa-a",
+            dossier="D3",
         ),
         "other": _store(
-            catalog, settings, "other", ["Giấy tờ xã B"],
+            catalog,
+            settings,
+            "other",
+            ["Giấy tờ xã B"],
             papers=card(PIN_OTHER_UNIT, "TRẦN THỊ B", "1970-07-07"),
-            unit="xa-b", dossier="B1",
+            unit="xa-b",
+            dossier="B1",
         ),
-    }  # fmt: skip
+    }
     catalog.close()
     return docs
 
@@ -134,11 +172,14 @@ def fake_process(
     sha = sha256_file(path)
     fmt = sniff_format(path.read_bytes()[:2048])
     record = DocumentRecord(
-        sha256=sha, original_name=path.name, format=fmt,
+        sha256=sha,
+        original_name=path.name,
+        format=fmt,
         size_bytes=path.stat().st_size,
         pages=[ocr_page_from_lines(["Đơn đề nghị cấp bản sao Hồ Tùng Mậu"])],
-        unit=unit, dossier=dossier,
-    )  # fmt: skip
+        unit=unit,
+        dossier=dossier,
+    )
     if catalog.find_document_by_sha(sha):
         return FileOutcome(path.name, "duplicate", document_id=record.id, pages=1)
     write_blob(settings.repository, path, "." + fmt)
