@@ -64,7 +64,9 @@ def open_inside(folder: Path, relative: Path) -> int:
         OSError: the file is gone or unreadable (the caller retries or records it).
     """
     root = os.path.realpath(folder)
-    real = os.path.realpath(Path(root) / relative)
+    # The folder holding the file must resolve inside; the file itself is checked
+    # without following it (a link there is refused as a link).
+    real = os.path.realpath(Path(root) / relative.parent)
     if os.path.commonpath([root, real]) != root:
         raise _outside()
     dir_fd = os.open(root, _DIR_FLAGS)

@@ -136,10 +136,13 @@ def _old_style_jpeg(frame: Image.Image) -> Image.Image | None:
     tags = frame.tag_v2
     if tags.get(259) != 6 or 513 not in tags or 514 not in tags:
         return None
-    if frame.fp is None:
+    # Pillow drops its file handle after a failed decode: read from the file again.
+    filename = getattr(frame, "filename", "")
+    if not filename:
         return None
-    frame.fp.seek(int(tags[513]))
-    data = frame.fp.read(int(tags[514]))
+    with Path(filename).open("rb") as handle:
+        handle.seek(int(tags[513]))
+        data = handle.read(int(tags[514]))
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
@@ -156,7 +159,7 @@ def _image_page(
     dpi, estimated = _page_dpi(frame, upright)
     if estimated:
         notes.setdefault("dpi_estimated", []).append(index + 1)
-    factor = int(dpi // target_dpi) if dpi >= _REDUCE_FROM * target_dpi else 1
+    factor = round(dpi / target_dpi) if dpi >= _REDUCE_FROM * target_dpi else 1
     if factor > 1:
         if upright.mode not in ("L", "RGB"):
             upright = normalise(upright)
