@@ -26,7 +26,8 @@ Precision = Literal["day", "month", "year"]
 
 _MIN_YEAR, _MAX_YEAR = 1880, 2199
 _D = DIGITISH
-_SEP = r"\s*[/\-.,]\s*"
+# `/` read as `I`, `l`, `|` or `i` is a separator too when digits stand either side.
+_SEP = r"\s*[/\-.,Il|i]\s*"
 # dd/mm/yyyy with / - . or , between parts; letters stand for digits inside them.
 _SEPARATED = re.compile(
     rf"(?<![0-9])({_D}{{1,2}}){_SEP}({_D}{{1,2}}){_SEP}({_D}{{4}})(?![0-9])"
@@ -37,6 +38,8 @@ _SLASH_AS_ONE = re.compile(
     r"(?<![0-9])(\d\d)[1lI|](\d\d)[1lI|]((?:19|20)\d\d)(?![0-9])"
 )
 _COMPACT = re.compile(r"(?<![0-9])(\d{2})(\d{2})(\d{4})(?![0-9])")
+# Nine digits: one of the two slashes read as `1`, the other lost (`130412022`).
+_ONE_SLASH_AS_ONE = re.compile(r"(?<![0-9])(\d{9})(?![0-9])")
 _MONTH_YEAR = re.compile(rf"(?<![0-9])({_D}{{1,2}}){_SEP}((?:19|20)\d\d)(?![0-9])")
 _YEAR = re.compile(r"(?<![0-9])((?:19|20)\d\d)(?![0-9])")
 _F = "[0-9OIDQZSGBL]"  # digit look-alikes once the text is folded to upper case
@@ -105,7 +108,24 @@ def _find_day_month_year(text: str) -> str | None:
             found = _from_groups(match.groups())
             if found:
                 return found
+    for match in _ONE_SLASH_AS_ONE.finditer(text):
+        found = _from_nine_digits(match.group(1))
+        if found:
+            return found
     return None
+
+
+def _from_nine_digits(run: str) -> str | None:
+    """`dd1mmyyyy` or `ddmm1yyyy`; None unless exactly one reading is a date."""
+    readings = set()
+    if run[2] == "1":
+        readings.add(_from_groups((run[:2], run[3:5], run[5:])))
+    if run[4] == "1":
+        readings.add(_from_groups((run[:2], run[2:4], run[5:])))
+    readings.discard(None)
+    # LIMITATION: a nine-digit run that reads as two dates is left unread -> the
+    # field is missing and the paper warns.
+    return readings.pop() if len(readings) == 1 else None
 
 
 def _find_in_words(text: str) -> str | None:

@@ -13,6 +13,7 @@ from digitize.extract.digits import DIGITISH, count_digits, repair_digits
 
 __all__ = [
     "check_cmnd",
+    "check_tax_code",
     "check_pin",
     "find_number",
     "is_known_prefix",
@@ -43,6 +44,9 @@ _PROVINCES_34 = frozenset(
 # Births registered abroad use country codes 101-295.
 _ABROAD = range(101, 296)
 _RUN = re.compile(rf"{DIGITISH}+(?: {DIGITISH}+)*")
+# Weights of the enterprise (tax) code check digit: Circular 105/2020/TT-BTC art. 5,
+# as python-stdnum's stdnum/vn/mst.py computes it.
+_TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
 
 def find_number(text: str, length: int) -> str | None:
@@ -114,3 +118,20 @@ def check_cmnd(number: str) -> tuple[list[str], list[str]]:
     if re.fullmatch(r"[0-9]{9}", number) and len(set(number)) > 1:
         return ["cmnd.shape"], []
     return [], ["cmnd.shape"]
+
+
+def check_tax_code(code: str) -> tuple[list[str], list[str]]:
+    """Check a 10-digit enterprise code (or 13 with a `-NNN` branch suffix).
+
+    `mst.shape`: ten digits, sequence part N3-N9 not all zero, branch not `000`;
+    `mst.check_digit`: N10 is `10 - (sum of weighted N1-N9 mod 11)`, a result of 10
+    never being valid. Both are hard: a code failing either is wrong.
+    """
+    match = re.fullmatch(r"([0-9]{10})(?:-([0-9]{3}))?", code)
+    if not match or match.group(1)[2:9] == "0000000" or match.group(2) == "000":
+        return [], ["mst.shape"]
+    digits = match.group(1)
+    total = sum(int(d) * w for d, w in zip(digits[:9], _TAX_WEIGHTS, strict=True))
+    if str(10 - total % 11) == digits[9]:
+        return ["mst.shape", "mst.check_digit"], []
+    return ["mst.shape"], ["mst.check_digit"]

@@ -7,6 +7,7 @@ matched on accent-folded words, fuzzily, so OCR slips in marks or letters still 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz
@@ -19,7 +20,7 @@ __all__ = ["FIELD_LABELS", "STOP_LABELS", "LabelHit", "Unit", "find_labels", "un
 FIELD_LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "id_number": (
         ("Số định danh cá nhân", "Số CCCD", "Số căn cước công dân", "Số căn cước",
-         "Số CMND/CCCD", "Số CCCD/CMND", "Số"),
+         "Số CMND/CCCD", "Số CCCD/CMND", "Số giấy tờ pháp lý của cá nhân", "Số"),
         ("Personal identification number", "No."),
     ),
     "old_id_number": (
@@ -27,7 +28,8 @@ FIELD_LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Old ID number",),
     ),
     "full_name": (
-        ("Họ, chữ đệm và tên khai sinh", "Họ, chữ đệm và tên", "Họ và tên", "Họ tên"),
+        ("Họ, chữ đệm và tên khai sinh", "Họ, chữ đệm và tên", "Họ, chữ đệm, tên",
+         "Họ và tên", "Họ tên"),
         ("Full name",),
     ),
     "date_of_birth": (
@@ -51,12 +53,16 @@ FIELD_LABELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("Có giá trị đến", "Ngày, tháng, năm hết hạn"),
         ("Date of expiry",),
     ),
+    "enterprise_code": (("Mã số doanh nghiệp", "Mã số thuế"), ()),
+    "company_name": (("Tên công ty viết bằng tiếng Việt", "Tên doanh nghiệp"), ()),
 }  # fmt: skip
 # Labels of fields we do not extract: a value ends where one of them starts.
 STOP_LABELS: tuple[str, ...] = (
     "Dân tộc", "Tôn giáo", "Đặc điểm nhân dạng", "Đặc điểm nhận dạng",
     "Personal identification", "Dấu vết riêng và dị hình", "Số điện thoại",
-    "Nghề nghiệp", "Ethnicity", "Religion", "Email",
+    "Nghề nghiệp", "Ethnicity", "Religion", "Email", "Ghi bằng chữ",
+    "Tên công ty viết bằng tiếng nước ngoài", "Tên công ty viết tắt",
+    "Loại giấy tờ pháp lý của cá nhân", "Nơi cấp", "Chức danh", "Quan hệ với chủ hộ",
 )  # fmt: skip
 _SHORT = 4  # labels this short (folded, no spaces) must match exactly where allowed
 _SEPARATORS = frozenset(":;/|.…_-")
@@ -182,5 +188,7 @@ def _is_label_end(units: list[Unit], end: int, *, exact: bool, size: int) -> boo
         return True
     if end == len(units):
         return exact and size >= 3
-    following = units[end].word
-    return len(following) >= 9 and sum(c.isdigit() for c in following) >= 7
+    # Digits after the label, OCR may split them (`SỐ 91 5044777`).
+    following = "".join(u.word for u in units[end : end + 3] if u.word.isalnum())
+    head = re.match(r"[0-9OIZSB]+", following)
+    return bool(head) and sum(c.isdigit() for c in head.group(0)) >= 7

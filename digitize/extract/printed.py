@@ -19,7 +19,9 @@ from digitize.records import Word
 
 __all__ = ["PrintedValue", "find_dated_line", "read_printed"]
 
-_WRAPPING = frozenset({"place_of_origin", "place_of_birth", "residence"})
+_WRAPPING = frozenset(
+    {"place_of_origin", "place_of_birth", "residence", "company_name"}
+)
 _MAX_WRAPPED_LINES = 2
 _TEXT_ONLY_CONF = 0.75  # word confidence assumed when only page text is known
 _LOOSE_PENALTY = 0.9  # a number found without its label
@@ -204,10 +206,16 @@ def _line_under(
         i
         for i in range(len(parsed))
         if i != above
-        and _can_continue(parsed, i, used)
+        and parsed[i].line.words
         and _is_below(parsed[above].line, parsed[i].line, label_words)
     ]
-    return min(candidates, key=lambda i: parsed[i].line.words[0].top, default=None)
+    # The nearest line below, labelled or not: a value never skips a line.
+    nearest = min(candidates, key=lambda i: parsed[i].line.words[0].top, default=None)
+    return (
+        nearest
+        if nearest is not None and _can_continue(parsed, nearest, used)
+        else None
+    )
 
 
 def _can_continue(parsed: list[_Parsed], index: int, used: set[int]) -> bool:
@@ -244,4 +252,6 @@ def _is_plausible(field: str, text: str) -> bool:
         return parse_date(text) is not None or sum(c.isdigit() for c in text) >= 4
     if field == "sex":
         return fold(text).split()[:1] in (["NAM"], ["NU"], ["MALE"], ["FEMALE"])
+    if field == "enterprise_code":
+        return find_number(text, 10) is not None
     return bool(re.search(r"[^\W\d_]{2,}", text))

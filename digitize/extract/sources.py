@@ -10,8 +10,14 @@ import re
 
 from digitize.extract.dates import parse_date
 from digitize.extract.digits import repair_digits
-from digitize.extract.idnumber import check_cmnd, check_pin, find_number
+from digitize.extract.idnumber import (
+    check_cmnd,
+    check_pin,
+    check_tax_code,
+    find_number,
+)
 from digitize.extract.mrz import MrzData
+from digitize.extract.lexicon import repair_name
 from digitize.extract.names import fold, nfc
 from digitize.extract.printed import PrintedValue
 from digitize.extract.qr import QrData
@@ -29,6 +35,7 @@ _MRZ_UNCHECKED_CONF = 0.85  # name, sex, nationality: no check digit of their ow
 # verified unless another source, field or card side confirms it.
 _OCR_MAX_CONF = 0.85
 _FAILED_CONF = 0.4  # a hard check failed: shape, check digit, calendar date
+_CHECK_DIGIT_CONF = 0.93  # printed, but under a check digit that holds
 _SOFT_FAILED_CONF = 0.7  # a consistency check failed: more often OCR than the card
 _NATIONALITIES = {"VNM": "Việt Nam", "VIET NAM": "Việt Nam", "VIETNAM": "Việt Nam"}
 _LA = re.compile(r"(?<!\w)la(?= [A-ZĐ])")
@@ -46,7 +53,15 @@ def _field(
 
 def is_hard_failure(failed: list[str]) -> bool:
     """True when a failed check proves the value wrong rather than doubtful."""
-    hard = ("pin.shape", "cmnd.shape", "date.valid", "sex.valid", "name.shape")
+    hard = (
+        "pin.shape",
+        "cmnd.shape",
+        "date.valid",
+        "sex.valid",
+        "name.shape",
+        "mst.shape",
+        "mst.check_digit",
+    )
     return any(c in hard or c.startswith("mrz.check.") for c in failed)
 
 
@@ -146,6 +161,8 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
         return _field(name, value, text, "ocr", conf=conf, checks=([], []))
     if name == "full_name":
         return _ocr_name(text, conf)
+    if name == "enterprise_code":
+        return _ocr_tax_code(text, conf)
     return _field(name, _fix_place(nfc(text)), text, "ocr", conf=conf, checks=([], []))
 
 
@@ -169,8 +186,44 @@ def _ocr_number(name: str, text: str, conf: float) -> Field:
     return _field(name, digits, text, "ocr", conf=conf, checks=([], [failed]))
 
 
-def _ocr_name(text: str, conf: float) -> Field:
-    """Letters and spaces only; a name needs two words."""
-    value = nfc(re.sub(r"[^\w\s]|[\d_]", " ", text))
-    checks = (["name.shape"], []) if len(value.split()) >= 2 else ([], ["name.shape"])
+def _ocr_tax_code(text: str, conf: float) -> Field:
+    """An enterprise code: its check digit makes a printed value trustworthy."""
+    match = re.search(r"(?<![0-9])([0-9]{10})(?:\s*-\s*([0-9]{3}))?(?![0-9])", text)
+    code = (
+        (match.group(1) + (f"-{match.group(2)}" if match.group(2) else ""))
+        if match
+        else ""
+    )
+    passed, failed = check_tax_code(code)
+    if not failed:
+        conf = max(conf, _CHECK_DIGIT_CONF)
+    return _field(
+        "enterprise_code", code, text, "ocr", conf=conf, checks=(passed, failed)
+    )
+
+
+def _ocr_name(text: str, conf: float, alternatives: tuple[str, ...] = ()) -> Field:
+    """Letters and spaces only; a name needs two words.
+
+    A name printed in capitals is mended word by word against known Vietnamese name
+    syllables (`lexicon.repair_name`), using other readings of the same print.
+    """
+    value = _name_letters(text)
+    checks: Checks = (
+        (["name.shape"], []) if len(value.split()) >= 2 else ([], ["name.shape"])
+    )
+    if _is_capitals(value):
+        others = tuple(_name_letters(a).upper() for a in alternatives)
+        value, known = repair_name(value.replace("l", "I").upper(), others)
+        checks[0].extend(["name.known"] if known else [])
     return _field("full_name", value, text, "ocr", conf=conf, checks=checks)
+
+
+def _name_letters(text: str) -> str:
+    return nfc(re.sub(r"[^\w\s]|[\d_]", " ", text))
+
+
+def _is_capitals(text: str) -> bool:
+    """Mostly upper-case letters: a name as cards and forms print it."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)

@@ -104,7 +104,7 @@ def test_front_without_qr_is_read_from_print_but_not_verified():
     assert f["id_number"].value == PIN  # found without its misread label
     assert f["id_number"].source == "ocr"
     assert not f["id_number"].verified
-    assert f["full_name"].value == "LÝ THU LlNH"  # OCR slip kept, not verified
+    assert f["full_name"].value == "LÝ THU LINH"  # `l` in capitals mended
     assert not f["full_name"].verified
     assert f["date_of_birth"].value == "1995-08-28"
     assert f["sex"].value == "F"

@@ -55,7 +55,7 @@ def test_every_field_has_vietnamese_labels():
     assert set(FIELD_LABELS) == {
         "id_number", "old_id_number", "full_name", "date_of_birth", "sex",
         "nationality", "place_of_origin", "place_of_birth", "residence",
-        "issue_date", "expiry_date",
+        "issue_date", "expiry_date", "enterprise_code", "company_name",
     }  # fmt: skip
     assert all(vi for vi, _ in FIELD_LABELS.values())
 
