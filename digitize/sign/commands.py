@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from digitize.config import Settings
+from digitize.errors import NotFoundError
 from digitize.progress import progress_bar
 
 __all__ = [
@@ -58,7 +59,13 @@ def run_verify(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize verify FILE`: one report per signature; exit 7 unless all are ok."""
     from digitize.sign import report_to_dict, verify_pdf
 
-    reports = verify_pdf(args.file.read_bytes(), settings, online=args.online)
+    try:
+        data = args.file.read_bytes()
+    except OSError as err:
+        raise NotFoundError(
+            f"cannot read {args.file.name} ({err.strerror}); check the path"
+        ) from err
+    reports = verify_pdf(data, settings, online=args.online)
     data = [report_to_dict(r) for r in reports]
     text = "\n\n".join(_report_text(d) for d in data) or "the file has no signature"
     show(data, args.json, text)

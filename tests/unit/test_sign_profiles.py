@@ -371,3 +371,11 @@ def test_pkcs11_without_pin_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         source.load_signer()
     assert caught.value.code == "config.sign_pin"
+
+
+def test_verify_command_on_a_missing_file(tmp_path: Path) -> None:
+    from digitize.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text(f"home = {str(tmp_path / 'home')!r}\n", encoding="utf-8")
+    assert main(["verify", str(tmp_path / "none.pdf"), "--config", str(config)]) == 10
