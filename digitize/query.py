@@ -420,13 +420,24 @@ def search_pages(
         + where
         + " ORDER BY f.rowid DESC LIMIT ?"
     )
+    # A query typed without marks has no "exact" pass: its tokens exist only in the
+    # folded column, and a column-filtered phrase would then scan every page.
+    passes: list[tuple[str, bool | None]] = [(f"folded : {folded_phrase}", None)]
+    if fold_text(query) != nfc_keep(query).casefold():
+        passes.insert(0, (f"text : {exact_phrase}", True))
     hits: dict[int, dict[str, Any]] = {}
-    for phrase, exact in ((f"text : {exact_phrase}", True),
-                          (f"folded : {folded_phrase}", False)):  # fmt: skip
+    for phrase, exact in passes:
         for row in catalog.db.execute(sql, [phrase, *params, limit]):
             if row["rid"] not in hits and len(hits) < limit:
-                hits[row["rid"]] = _hit(row, query, exact)
-    return list(hits.values())
+                found = exact if exact is not None else _has_words(row["text"], query)
+                hits[row["rid"]] = _hit(row, query, found)
+    return sorted(hits.values(), key=lambda hit: not hit["exact"])
+
+
+def _has_words(text: str, query: str) -> bool:
+    """True when `text` holds the query's words with the marks as typed."""
+    words = " ".join(re.findall(r"\w+", nfc_keep(query).casefold()))
+    return words in " ".join(re.findall(r"\w+", nfc_keep(text).casefold()))
 
 
 def _hit(row: sqlite3.Row, query: str, exact: bool) -> dict[str, Any]:
