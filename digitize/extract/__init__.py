@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from digitize.extract.layout import (
     CHIP_FAMILIES,
+    DOCUMENT_TYPES,
     Segment,
     lines_of,
     page_lines,
@@ -21,7 +22,12 @@ from digitize.extract.layout import (
 )
 from digitize.extract.merge import cross_check_sides, merge_fields
 from digitize.extract.mrz import MrzData, parse_td1
-from digitize.extract.printed import find_dated_line, read_printed
+from digitize.extract.printed import (
+    PrintedValue,
+    find_dated_line,
+    find_loose_name,
+    read_printed,
+)
 from digitize.extract.qr import QrData, parse_qr_payload
 from digitize.extract.sources import mrz_fields, ocr_fields, qr_fields
 from digitize.records import Field, PageEvidence, Paper
@@ -71,9 +77,7 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     slots = [_Slot(segment) for segment in page_segments(page)]
     for slot in slots:
         printed = read_printed(slot.segment.lines)
-        if slot.segment.paper_type == "cmnd_back" and "issue_date" not in printed:
-            found = find_dated_line(slot.segment.lines)  # `Ngày … tháng … năm …`
-            printed |= {"issue_date": found} if found else {}
+        _fill_unlabelled(slot.segment, printed)
         slot.ocr = ocr_fields(printed, slot.segment.paper_type)
         slot.groups.append(slot.ocr)
     mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
@@ -88,6 +92,17 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     _check_sides(papers)
     log.debug("page %d: %d segments, %d papers", page.index, len(slots), len(papers))
     return papers
+
+
+def _fill_unlabelled(segment: Segment, printed: dict[str, PrintedValue]) -> None:
+    """Fields found without their label: a CMND's issue date, a lost name label."""
+    if segment.paper_type == "cmnd_back" and "issue_date" not in printed:
+        found = find_dated_line(segment.lines)  # `Ngày … tháng … năm …`
+        printed |= {"issue_date": found} if found else {}
+    is_front = segment.side == "front" or segment.paper_type in DOCUMENT_TYPES
+    if is_front and "full_name" not in printed:
+        found = find_loose_name(segment.lines)
+        printed |= {"full_name": found} if found else {}
 
 
 def page_segments(page: PageEvidence) -> list[Segment]:

@@ -13,8 +13,8 @@ from digitize.extract.digits import DIGITISH, count_digits, repair_digits
 
 __all__ = [
     "check_cmnd",
-    "check_tax_code",
     "check_pin",
+    "check_tax_code",
     "find_number",
     "is_known_prefix",
     "pin_birth_year",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz
 
@@ -159,13 +159,17 @@ _ALL_MARKERS = [*_TITLES.items(), *_MARKERS.items()]
 _FUZZY_MIN_CHARS = 12  # shorter markers must appear exactly
 _MRZ_LIKE = re.compile(r"<<|[<«]{2}|^[I1l]D[VW]NM|^IDVN", re.IGNORECASE)
 _MIN_COLUMN_WORDS = 5
+_GLUED = re.compile(r"^(\w{2,}:)(\w.*)$")
 _GAP_HEIGHTS = 3.0  # a column gap is at least this many word heights wide
 
 
 def page_lines(page: PageEvidence) -> list[Line]:
     """Lines from Tesseract's words (with boxes) or, lacking words, from the text."""
     if not page.words:
-        return [Line(row.split()) for row in page.text.splitlines() if row.split()]
+        rows = [
+            re.sub(r"(\w{2,}:)(?=\w)", r"\1 ", row) for row in page.text.splitlines()
+        ]
+        return [Line(row.split()) for row in rows if row.split()]
     return lines_of(page.words)
 
 
@@ -178,9 +182,23 @@ def lines_of(words: list[Word]) -> list[Line]:
         if here != key or not lines:
             lines.append(Line([]))
             key = here
-        lines[-1].tokens.append(word.text)
-        lines[-1].words.append(word)
+        for part in _split_glued(word):
+            lines[-1].tokens.append(part.text)
+            lines[-1].words.append(part)
     return sorted(lines, key=lambda line: line.middle_y)
+
+
+def _split_glued(word: Word) -> list[Word]:
+    """`tính:Nam` as `tính:` and `Nam`, each with its share of the box."""
+    match = _GLUED.match(word.text)
+    if not match:
+        return [word]
+    head, tail = match.group(1), match.group(2)
+    cut = round(word.width * len(head) / len(word.text))
+    return [
+        replace(word, text=head, width=cut),
+        replace(word, text=tail, left=word.left + cut, width=word.width - cut),
+    ]
 
 
 def is_mrz_like(line: Line) -> bool:

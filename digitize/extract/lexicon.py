@@ -18,14 +18,14 @@ from digitize.extract.names import fold, nfc
 
 __all__ = ["FAMILY_NAMES", "GIVEN_SYLLABLES", "is_known_word", "repair_name"]
 
-FAMILY_NAMES = (
+_FAMILY_TEXT = (
     "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào "
     "Đoàn Vương Trịnh Trương Lâm Phùng Mai Tô Hà Tạ Lương Lưu Cao Chu Quách Thái "
     "Châu Kiều La Đinh Lại Triệu Tăng Hứa Văn Từ Giang Khổng Mạc Lục Nông Ninh Đàm "
     "Phí Thân Tôn Thạch Quan Khúc Âu Diệp Doãn Kim Lò Lã Hầu Viên Mẫn Nghiêm Khương "
     "Ông Tống Bạch Bế Cù Đồng Giáp Hàn Ứng Vi Sầm Tiêu Trình Lường Ma Dư Trang"
-).split()
-GIVEN_SYLLABLES = (
+)
+_GIVEN_TEXT = (
     "Văn Thị Hữu Đức Minh Quốc Thành Công Xuân Đình Quang Tiến Trọng Ngọc Gia Thu "
     "Thanh Kim Mỹ Thùy Bích Hồng Diệu Khánh Phương Hoài Bảo Anh Tuấn Hùng Dũng Nam "
     "Long Phúc Đạt Hiếu Trung Thắng Sơn Lộc Cường Huy Tùng Vinh Nghĩa Thịnh Hưng Tâm "
@@ -42,7 +42,9 @@ GIVEN_SYLLABLES = (
     "Tươi Út Xoan Bảy Ba Tư Năm Sáu Tám Chín Mười Hoàng Huệ Thủy Trà Vĩnh Hiên "
     "Khuê Kiều Lụa Mến Nhạn Nhị Phụng Quyền Thúy Tuyền Vàng Xinh Yên Đan Hạc Hậu "
     "Lành Mừng Nở Sen Thư Tiền Tuân Tứ Vương Dinh Hoài Hiệp Khương Thạch Trúc"
-).split()
+)
+FAMILY_NAMES = tuple(_FAMILY_TEXT.split())
+GIVEN_SYLLABLES = tuple(_GIVEN_TEXT.split())
 _MAX_MARK_EDITS = 3
 
 

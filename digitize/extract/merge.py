@@ -13,7 +13,7 @@ from dataclasses import replace
 from rapidfuzz import fuzz
 
 from digitize.extract.idnumber import check_pin, pin_birth_year, pin_sex
-from digitize.extract.names import fold
+from digitize.extract.names import fold, nfc
 from digitize.extract.sources import is_hard_failure
 from digitize.records import Field, Paper
 
@@ -78,7 +78,10 @@ def _compare_with(merged: Field, other: Field, warnings: list[str]) -> None:
 def _compare(name: str, a: str, b: str) -> str:
     """`agree`, `near` (OCR noise, neither confirms nor contradicts) or `differ`."""
     if name == "full_name":
-        return _compare_names(fold(a), fold(b))
+        verdict = _compare_names(fold(a), fold(b))
+        if verdict == "agree" and _has_marks(a) and _has_marks(b) and nfc(a) != nfc(b):
+            return "near"  # same letters, other marks: neither confirms the other
+        return verdict
     if name in _ADDRESSES:
         score = fuzz.ratio(fold(a), fold(b))
         return "agree" if score >= 90 else "near" if score >= 70 else "differ"
@@ -87,6 +90,11 @@ def _compare(name: str, a: str, b: str) -> str:
     if a == b or (len(a) != len(b) and (a.startswith(b) or b.startswith(a))):
         return "agree"  # equal, or a date known to the month within a full date
     return "differ"
+
+
+def _has_marks(name: str) -> bool:
+    """True for a name written with Vietnamese marks (not an MRZ name)."""
+    return fold(name) != name.upper().strip()
 
 
 def _compare_names(a: str, b: str) -> str:
@@ -163,6 +171,8 @@ def cross_check_sides(front: Paper, back: Paper) -> None:
         if is_hard_failure(a.checks_failed) or is_hard_failure(b.checks_failed):
             continue
         verdict = _compare(name, a.value, b.value)
+        if verdict == "near" and name == "full_name":
+            verdict = _settle_marks(a, b)
         if verdict == "agree":
             for field in (a, b):
                 field.checks_passed.append("front.vs.back")
@@ -174,3 +184,12 @@ def cross_check_sides(front: Paper, back: Paper) -> None:
                 field.checks_failed.append("front.vs.back")
                 field.confidence = min(field.confidence, _DISAGREED_CONF)
                 paper.warnings.append(f"{name}: front and back disagree")
+
+
+def _settle_marks(a: Field, b: Field) -> str:
+    """The same name letters with other marks: a QR's exact text settles them."""
+    exact = next((f for f in (a, b) if f.source == "qr"), None)
+    if exact is None or fold(a.value) != fold(b.value):
+        return "near"
+    a.value = b.value = exact.value
+    return "agree"

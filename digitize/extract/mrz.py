@@ -34,6 +34,7 @@ _TEMPLATE_L2 = "NNNNNN" + "N" + "S" + "NNNNNN" + "N" + "AAA" + "F" * 11 + "N"
 _AS_DIGIT = str.maketrans("OQDUILZSGBAT", "000011256847")
 _AS_LETTER = str.maketrans("01256848", "OIZSGBAB")
 _SPLIT_O = re.compile(r"[OQ]?0[OQ0]*")
+_Q_WITHOUT_U = re.compile(r"QO|OQ(?!U)")  # Vietnamese writes Q only before U
 _FILLER_LOOKALIKES = "«\u2039(KC[{£"
 # Digits OCR-B digits are mistaken for, tried one at a time against a check digit.
 _DIGIT_NEIGHBOURS = {
@@ -235,6 +236,7 @@ def _repair_name_line(line: str) -> str:
     # Tesseract splits a bold O into `O0` or `0Q`; Vietnamese names hold neither
     # `OO` nor a `Q` without `U`, so such a run is one O.
     line = _pad(_SPLIT_O.sub("O", line)).translate(_AS_LETTER)
+    line = _Q_WITHOUT_U.sub("O", line)
     last_word = max((m.end() for m in re.finditer(r"[A-Z]{2,}", line)), default=0)
     head, tail = line[:last_word], line[last_word:]
     tail = "".join("<" if c in _FILLER_LOOKALIKES else c for c in tail)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["fold", "fold_mrz_name", "nfc"]
+__all__ = ["fold", "fold_mrz_name", "nfc", "strip_foreign_marks"]
 
 # The five Vietnamese tone marks as combining characters (NFD).
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 # Last two vowels of an open syllable whose tone moves to the first of them.
 _MOVABLE_PAIRS = frozenset({"oa", "oe", "uy"})
+# Marks of Vietnamese letters: tones, circumflex, breve, horn.
+_VIETNAMESE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
 _SPACES = re.compile(r"\s+")
 _NOT_KEY = re.compile(r"[^A-Z0-9]+")
 _TAIL = re.compile(r"^(.*?)(\W*)$", re.DOTALL)
@@ -26,6 +28,15 @@ def nfc(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\u00a0", " ")
     text = _SPACES.sub(" ", text).strip()
     return " ".join(_place_tone(word) for word in text.split(" "))
+
+
+def strip_foreign_marks(text: str) -> str:
+    """Drop marks Vietnamese never writes (`Ÿ` -> `Y`, `ö` -> `o`), NFC."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = (
+        c for c in decomposed if not unicodedata.combining(c) or c in _VIETNAMESE_MARKS
+    )
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def fold(text: str) -> str:

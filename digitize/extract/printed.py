@@ -9,25 +9,38 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+
+from rapidfuzz import fuzz
 
 from digitize.extract.dates import parse_date
 from digitize.extract.idnumber import find_number
-from digitize.extract.labels import LabelHit, Unit, find_labels, units_of
+from digitize.extract.labels import (
+    FIELD_LABELS,
+    LabelHit,
+    Unit,
+    find_labels,
+    units_of,
+)
 from digitize.extract.layout import Line, is_mrz_like
+from digitize.extract.lexicon import is_known_word
 from digitize.extract.names import fold, nfc
 from digitize.records import Word
 
-__all__ = ["PrintedValue", "find_dated_line", "read_printed"]
+__all__ = ["PrintedValue", "find_dated_line", "find_loose_name", "read_printed"]
 
 _WRAPPING = frozenset(
     {"place_of_origin", "place_of_birth", "residence", "company_name"}
 )
 _MAX_WRAPPED_LINES = 2
 _TEXT_ONLY_CONF = 0.75  # word confidence assumed when only page text is known
-_LOOSE_PENALTY = 0.9  # a number found without its label
+_LOOSE_PENALTY = 0.9  # a number or name found without its label
+_MAX_NAME_WORDS = 6
 _LEAD = re.compile(r"^[\s:;.,/|\-_…=]+")
 _TAIL = re.compile(r"[\s:;,/|\-_…=]+$|\s*\.{2,}$")
 _LEADERS = re.compile(r"[.…_]{2,}")
+_ECHO = re.compile(r"^[/|]?\s*([^:;\d]{2,40})[:;]\s*(.+)$")
+_ECHO_SCORE = 60.0
 _DATED = re.compile(r"^NGAY \S+ THANG \S+ NAM \S+")
 
 
@@ -76,6 +89,32 @@ def find_dated_line(lines: list[Line]) -> PrintedValue | None:
             words = _words(line, 0, len(line.tokens))
             return PrintedValue(nfc(line.text), _mean_conf(words))
     return None
+
+
+def find_loose_name(lines: list[Line]) -> PrintedValue | None:
+    """A name in capitals opening with a known family name, when its label was lost.
+
+    Tesseract reads the small `Họ tên:` of a CMND as `nọ te:` at times; the name in
+    capitals after it still starts with a family name such as NGUYỄN or HỒ.
+    """
+    for line in lines:
+        if is_mrz_like(line):
+            continue
+        run = _capital_run(line.tokens)
+        if len(run) >= 2 and is_known_word(run[0], first=True):
+            words = _words(line, len(line.tokens) - len(run), len(line.tokens))
+            return PrintedValue(nfc(" ".join(run)), _mean_conf(words) * _LOOSE_PENALTY)
+    return None
+
+
+def _capital_run(tokens: list[str]) -> list[str]:
+    """The trailing words of a line written in capital letters only."""
+    run: list[str] = []
+    for token in reversed(tokens):
+        if not (token.isalpha() and token.isupper()):
+            break
+        run.insert(0, token)
+    return run if len(run) <= _MAX_NAME_WORDS else []
 
 
 def _find_loose_pin(parsed: list[_Parsed], used: set[int]) -> PrintedValue | None:
@@ -139,11 +178,27 @@ def _read_value(
     if field in _WRAPPING and is_last:
         label_words = row.line.words[label_token : label_token + 1]
         words += _wrapped_lines(parsed, below, label_words, used)
-    text = _clean(" ".join(w[0] for w in words))
+    text = _drop_label_echo(field, _clean(" ".join(w[0] for w in words)))
     if not text or not _is_plausible(field, text):
         return None
     used.add(below)
     return PrintedValue(nfc(text), _mean_conf(words))
+
+
+def _drop_label_echo(field: str, text: str) -> str:
+    """Drop a misread English label the label search missed (`Place of O©rigin:`)."""
+    match = _ECHO.match(text)
+    if not match:
+        return text
+    head = fold(match.group(1))
+    if any(fuzz.ratio(head, label) >= _ECHO_SCORE for label in _english_labels(field)):
+        return match.group(2)
+    return text
+
+
+@cache
+def _english_labels(field: str) -> tuple[str, ...]:
+    return tuple(fold(label) for label in FIELD_LABELS.get(field, ((), ()))[1])
 
 
 def _mean_conf(words: list[tuple[str, float]]) -> float:
@@ -167,12 +222,31 @@ def _next_value_line(
     parsed: list[_Parsed], index: int, field: str, used: set[int]
 ) -> int | None:
     """The next line when it starts with a plausible value rather than a label."""
-    below = index + 1
-    if below >= len(parsed) or below in used or is_mrz_like(parsed[below].line):
+    below = _line_right_under(parsed, index) if parsed[index].line.words else index + 1
+    if below is None or below >= len(parsed) or below in used:
+        return None
+    if is_mrz_like(parsed[below].line):
         return None
     row = parsed[below]
     text = _clean(" ".join(row.line.tokens[: _first_label_token(row)]))
     return below if text and _is_plausible(field, text) else None
+
+
+def _line_right_under(parsed: list[_Parsed], index: int) -> int | None:
+    """The nearest line starting under line `index`'s label, within two heights."""
+    words = parsed[index].line.words
+    height = max(w.height for w in words)
+    left, right = words[0].left - height, max(w.left + w.width for w in words)
+    bottom = max(w.top + w.height for w in words)
+    found = [
+        (row.line.words[0].top, i)
+        for i, row in enumerate(parsed)
+        if i != index
+        and row.line.words
+        and left <= row.line.words[0].left <= right
+        and -0.5 * height < row.line.words[0].top - bottom <= 2.5 * height
+    ]
+    return min(found)[1] if found else None
 
 
 def _wrapped_lines(

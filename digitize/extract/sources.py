@@ -16,9 +16,9 @@ from digitize.extract.idnumber import (
     check_tax_code,
     find_number,
 )
-from digitize.extract.mrz import MrzData
 from digitize.extract.lexicon import repair_name
-from digitize.extract.names import fold, nfc
+from digitize.extract.mrz import MrzData
+from digitize.extract.names import fold, nfc, strip_foreign_marks
 from digitize.extract.printed import PrintedValue
 from digitize.extract.qr import QrData
 from digitize.records import Field, FieldSource
@@ -167,8 +167,12 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
 
 
 def _fix_place(text: str) -> str:
-    """Undo Tesseract's `la` for the `Ia` of Central Highlands names (Ia Dom)."""
-    return _LA.sub("Ia", text)
+    """Undo Tesseract's `la` for the `Ia` of Central Highlands names (Ia Dom).
+
+    Also: `;` between address parts is a misread `,`, and marks Vietnamese never
+    uses (`Ÿ`, `ö`) are dropped.
+    """
+    return _LA.sub("Ia", strip_foreign_marks(text).replace(";", ","))
 
 
 def _ocr_number(name: str, text: str, conf: float) -> Field:
@@ -220,7 +224,7 @@ def _ocr_name(text: str, conf: float, alternatives: tuple[str, ...] = ()) -> Fie
 
 
 def _name_letters(text: str) -> str:
-    return nfc(re.sub(r"[^\w\s]|[\d_]", " ", text))
+    return nfc(re.sub(r"[^\w\s]|[\d_]", " ", strip_foreign_marks(text)))
 
 
 def _is_capitals(text: str) -> bool:
