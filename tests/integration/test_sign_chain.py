@@ -99,3 +99,40 @@ def test_reprocess_makes_a_new_version_and_keeps_the_old(stored) -> None:
     current = catalog.db.execute("SELECT * FROM documents").fetchone()
     assert current["signed_sha256"] == versions[1]["signed_sha256"]
     assert current["sha256"] == first["sha256"]
+
+
+def test_third_party_signed_input_is_verified_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import pikepdf
+
+    from digitize.sign import sign_pdf
+
+    for key in [k for k in __import__("os").environ if k.startswith("DIGITIZE_")]:
+        monkeypatch.delenv(key)
+    settings = replace(load_settings(), home=tmp_path / "home", ocr_dpi=150)
+    image = Image.open(_scan(tmp_path / "giay.png")).convert("RGB")
+    raw = io.BytesIO()
+    image.save(raw, format="PDF", resolution=150)
+    clean = io.BytesIO()
+    with pikepdf.open(io.BytesIO(raw.getvalue())) as pdf:
+        pdf.save(clean)
+    received = tmp_path / "da-ky.pdf"
+    received.write_bytes(sign_pdf(clean.getvalue(), settings).data)
+
+    catalog = Catalog(settings.catalog)
+    try:
+        outcome = process_file(received, settings, catalog)
+        assert outcome.status == "stored"
+        rows = catalog.db.execute(
+            "SELECT document_id, field_name, level, ok FROM input_signatures"
+        ).fetchall()
+        assert [tuple(r) for r in rows] == [(outcome.document_id, "ChuKySo", "B-B", 1)]
+        # The signed input is kept byte for byte as the scan of the record.
+        doc = catalog.db.execute("SELECT sha256 FROM documents").fetchone()
+        kept = blob_path(settings.repository, doc["sha256"], ".pdf").read_bytes()
+        assert kept == received.read_bytes()
+    finally:
+        catalog.close()
