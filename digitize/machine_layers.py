@@ -17,6 +17,8 @@ import statistics
 import zxingcpp
 from PIL import Image, ImageOps
 
+from digitize.extract import page_segments
+from digitize.extract.layout import CHIP_FAMILIES
 from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
 from digitize.extract.names import fold
 from digitize.records import OcrPage, PageEvidence, Word
@@ -40,13 +42,28 @@ _WORD_LINE = tuple[int, int, int]
 # Printed just above the MRZ of a card back, folded (fingerprints, issuer).
 _BACK_MARKERS = ("NGON TRO", "INDEX FINGER", "BO CONG AN", "PUBLIC SECURITY")
 _BELOW_MARKERS = 25  # caption heights from those captions to the MRZ's last line
+_FEW_WORDS = 12  # fewer words than a card side holds
+_LOCAL_THRESHOLD = {"thresholding_method": "2"}  # Sauvola (Tesseract 5)
 _WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"}
 
 
 def collect_evidence(page: OcrPage, image: Image.Image) -> PageEvidence:
-    """What extraction reads of one page: its OCR, QR payloads and MRZ lines."""
-    qr, mrz = read_machine_layers(image, page.words)
-    return PageEvidence(page.index, page.text, page.words, qr, mrz)
+    """What extraction reads of one page: its OCR, QR payloads and MRZ lines.
+
+    A page on which OCR found almost nothing is read once more with Sauvola's local
+    threshold: a grey card on white paper can turn into one black block under
+    Tesseract's global Otsu threshold, hiding all its print.
+    """
+    words, text = page.words, page.text
+    if len(words) < _FEW_WORDS:
+        second = ocr_image(
+            image, lang="vie", dpi=round(page.dpi), config=_LOCAL_THRESHOLD
+        )
+        if len(second.words) > 2 * len(words):
+            words, text = second.words, second.text
+            log.debug("page %d: read again with a local threshold", page.index + 1)
+    qr, mrz = read_machine_layers(image, words)
+    return PageEvidence(page.index, text, words, qr, mrz)
 
 
 def read_machine_layers(
@@ -83,7 +100,9 @@ def _decode_qr(image: Image.Image) -> list[str]:
 
 def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
     """The three MRZ lines of a card back on the page, or [] when there is none."""
-    band = _mrz_band(words, image.size) or _below_back_markers(words, image.size)
+    band = _mrz_band(words, image.size)
+    if band is None and _may_hold_mrz(words):
+        band = _below_back_markers(words, image.size)
     if band is None:
         return []
     crop = _prepare_band(image.crop(band), _band_text_height(words, band))
@@ -97,6 +116,18 @@ def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
             break
     log.debug("MRZ: band %s, %d lines", band, len(lines))
     return lines
+
+
+def _may_hold_mrz(words: list[Word]) -> bool:
+    """False when the page's papers are known and none is a chip card back.
+
+    CMND and 2016 CCCD backs also print fingerprint captions but have no MRZ.
+    """
+    segments = page_segments(PageEvidence(0, "", words))
+    known = [s for s in segments if s.family is not None]
+    return not known or any(
+        s.family in CHIP_FAMILIES and s.side != "front" for s in known
+    )
 
 
 def _group_lines(words: list[Word]) -> dict[_WORD_LINE, list[Word]]:

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from digitize.config import Settings
 from digitize.errors import DigitizeError, SigningError
 from digitize.extract import extract_papers
-from digitize.machine_layers import read_machine_layers
+from digitize.machine_layers import collect_evidence
 from digitize.ocr import ocr_page
 from digitize.pages import (
     OpenedDocument,
@@ -126,8 +126,7 @@ def _read_page(page: PageImage, settings: Settings, timer: _Timer) -> _PageResul
         ocr, upright = ocr_page(page.image, page.index, page.dpi, settings)
     timer.add("ocr", started)
     started = time.perf_counter()
-    qr, mrz = read_machine_layers(upright, ocr.words)
-    evidence = PageEvidence(page.index, ocr.text, ocr.words, qr, mrz)
+    evidence = collect_evidence(ocr, upright)
     timer.add("extract", started)
     started = time.perf_counter()
     image = encode_page_image(upright)
