@@ -558,3 +558,21 @@ def test_security_headers(svc):
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
+
+
+def test_unaccented_query_ranks_unaccented_pages_first(svc):
+    hits = svc.client.get(
+        "/api/search", params={"q": "cai cach thu tuc"}, headers=svc.as_user("quay1")
+    ).json()["hits"]
+    assert [h["document_id"] for h in hits] == [svc.docs["plan_b"], svc.docs["plan"]]
+    assert [h["exact"] for h in hits] == [True, False]
+
+
+def test_forwarded_for_is_not_trusted(svc):
+    # LIMITATION pinned: the audit keeps the peer address, not X-Forwarded-For.
+    headers = {**svc.as_user("quay1"), "X-Forwarded-For": "203.0.113.9"}
+    svc.client.get("/api/search", params={"q": "xff probe"}, headers=headers)
+    entry = svc.client.get(
+        "/api/audit?action=search.text&limit=1", headers=svc.as_user("admin")
+    ).json()["entries"][0]
+    assert entry["ip"] != "203.0.113.9"
