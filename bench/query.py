@@ -200,7 +200,10 @@ def _percentiles(samples_ms: list[float]) -> dict[str, float]:
     return {"p50": cut[49], "p95": cut[94], "p99": cut[98], "n": len(ordered)}
 
 
-def _time(calls: list[Callable[[], Any]]) -> dict[str, float]:
+def _time(calls: list[Callable[[], Any]], warmup: int = 30) -> dict[str, float]:
+    # Steady state: the first calls (cold statement cache, first pages read) untimed.
+    for call in calls[:warmup]:
+        call()
     samples = []
     for call in calls:
         started = time.perf_counter()
