@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import StorageError
-from digitize.extract.names import fold, nfc
+from digitize.linking import LINKING_SCHEMA, decide_candidate, link_persons
 from digitize.records import OcrPage, Paper
 
 __all__ = [
@@ -274,6 +274,7 @@ class Catalog:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
+        self.db.executescript(LINKING_SCHEMA)
         self.db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
@@ -593,53 +594,10 @@ class Catalog:
                 )
 
     def _link_persons(self, db: sqlite3.Connection, r: DocumentRecord) -> list[int]:
-        ids: list[int] = []
-        for paper in r.papers:
-            number = paper.fields.get("id_number")
-            if number is None or "pin.shape" not in number.checks_passed:
-                continue
-            person_id = self._upsert_person(db, number.value, paper)
-            db.execute(
-                "INSERT OR IGNORE INTO links VALUES (?,?,?)",
-                (person_id, r.id, paper.paper_type),
-            )
-            if person_id not in ids:
-                ids.append(person_id)
-        return ids
+        # People: by ID number, candidates for review (digitize.linking).
+        return link_persons(db, r.id, r.papers)
 
-    def _upsert_person(
-        self, db: sqlite3.Connection, id_number: str, paper: Paper
-    ) -> int:
-        row = db.execute(
-            "SELECT * FROM persons WHERE id_number = ?", (id_number,)
-        ).fetchone()
-        name = paper.value("full_name")
-        dob = paper.value("date_of_birth")
-        sex = paper.value("sex")
-        if row is None:
-            cur = db.execute(
-                "INSERT INTO persons (id_number, full_name, name_key, date_of_birth, sex,"
-                " created_at) VALUES (?,?,?,?,?,?)",
-                (
-                    id_number,
-                    nfc(name) if name else None,
-                    fold(name) if name else None,
-                    dob,
-                    sex,
-                    now_iso(),
-                ),
-            )
-            return int(cur.lastrowid or 0)
-        db.execute(
-            "UPDATE persons SET full_name = COALESCE(full_name, ?),"
-            " name_key = COALESCE(name_key, ?), date_of_birth = COALESCE(date_of_birth, ?),"
-            " sex = COALESCE(sex, ?) WHERE id = ?",
-            (
-                nfc(name) if name else None,
-                fold(name) if name else None,
-                dob,
-                sex,
-                row["id"],
-            ),
-        )
-        return int(row["id"])
+    def decide_candidate(self, candidate_id: int, *, accept: bool) -> bool:
+        """Confirm or reject a paper proposed for a person; False if not open."""
+        with self.transaction() as db:
+            return decide_candidate(db, candidate_id, accept=accept)
