@@ -205,7 +205,10 @@ def test_plain_page_is_other():
 
 
 def test_lost_name_label_on_a_cmnd_front():
-    text = "CHỨNG MINH NHÂN DÂN\nSỐ 91 5044777\nnọ te: HỒ ĐỨC THÀNH HƯNG\nSinh ngày: 03-01-1988"
+    text = (
+        "CHỨNG MINH NHÂN DÂN\nSỐ 91 5044777\n"
+        "nọ te: HỒ ĐỨC THÀNH HƯNG\nSinh ngày: 03-01-1988"
+    )
     (paper,) = extract_page(_page(text))
     assert paper.fields["old_id_number"].value == "915044777"  # number split by OCR
     assert paper.fields["full_name"].value == "HỒ ĐỨC THÀNH HƯNG"
