@@ -6,6 +6,7 @@ come back as TSV on stdout. Every run has a time limit and is killed with its gr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -81,8 +82,12 @@ def run_tool(
     try:
         out, errout = proc.communicate(stdin, timeout=timeout_s)
     except subprocess.TimeoutExpired as err:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
+        # communicate() leaves stdin open when the child never read all of it.
+        if proc.stdin is not None:
+            proc.stdin.close()
         raise ToolTimeoutError(
             f"{name} ran longer than {timeout_s:g} s and was killed; raise the time "
             "limit in config/digitize.toml if such pages are expected"
