@@ -56,6 +56,8 @@ class PageEvidence:
     words: list[Word] = field(default_factory=list)
     qr_payloads: list[str] = field(default_factory=list)
     mrz_lines: list[str] = field(default_factory=list)
+    field_reads: dict[str, tuple[str, float]] = field(default_factory=dict)
+    """Field values read again from their crop: box `l,t,r,b` -> (text, conf 0-100)."""
 
 
 @dataclass

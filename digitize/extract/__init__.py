@@ -32,12 +32,25 @@ from digitize.extract.qr import QrData, parse_qr_payload
 from digitize.extract.sources import mrz_fields, ocr_fields, qr_fields
 from digitize.records import Field, PageEvidence, Paper
 
-__all__ = ["classify_page", "extract_page", "extract_papers", "page_segments"]
+__all__ = [
+    "classify_page",
+    "extract_page",
+    "extract_papers",
+    "page_segments",
+    "value_boxes",
+]
 
 log = logging.getLogger(__name__)
 
 # A paper needs at least one of these to count as identity-like.
 _IDENTITY_FIELDS = ("id_number", "old_id_number", "full_name", "date_of_birth")
+# Fields the crop reader reads again (the rest are read once, from the page).
+_REREAD = frozenset(
+    {
+        "id_number", "old_id_number", "full_name", "date_of_birth", "sex",
+        "issue_date", "expiry_date", "place_of_origin", "place_of_birth", "residence",
+    }
+)  # fmt: skip
 _CARD_FAMILIES = ("cccd2021_", "cancuoc2024_", "cccd2016_", "cmnd_")
 # Where each card carries its QR code (identity-papers.md section 1).
 _QR_SIDES: list[tuple[str | None, ...]] = [
@@ -78,7 +91,7 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     for slot in slots:
         printed = read_printed(slot.segment.lines)
         _fill_unlabelled(slot.segment, printed)
-        slot.ocr = ocr_fields(printed, slot.segment.paper_type)
+        slot.ocr = ocr_fields(printed, slot.segment.paper_type, page.field_reads)
         slot.groups.append(slot.ocr)
     mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
     if mrz and mrz.any_check_digit_passed:
@@ -92,6 +105,18 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     _check_sides(papers)
     log.debug("page %d: %d segments, %d papers", page.index, len(slots), len(papers))
     return papers
+
+
+def value_boxes(page: PageEvidence) -> list[str]:
+    """Where the values worth reading again sit (`box_key`), for the crop reader."""
+    boxes: list[str] = []
+    for segment in page_segments(page):
+        printed = read_printed(segment.lines)
+        _fill_unlabelled(segment, printed)
+        for name, found in printed.items():
+            if name in _REREAD:
+                boxes += [box for box in found.boxes if box not in boxes]
+    return boxes
 
 
 def _fill_unlabelled(segment: Segment, printed: dict[str, PrintedValue]) -> None:

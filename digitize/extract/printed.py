@@ -27,7 +27,13 @@ from digitize.extract.lexicon import is_known_word
 from digitize.extract.names import fold, nfc
 from digitize.records import Word
 
-__all__ = ["PrintedValue", "find_dated_line", "find_loose_name", "read_printed"]
+__all__ = [
+    "PrintedValue",
+    "box_key",
+    "find_dated_line",
+    "find_loose_name",
+    "read_printed",
+]
 
 _WRAPPING = frozenset(
     {"place_of_origin", "place_of_birth", "residence", "company_name"}
@@ -50,6 +56,8 @@ class PrintedValue:
 
     text: str
     conf: float
+    boxes: tuple[str, ...] = ()
+    """Where each line of the value is on the page (`box_key`), when known."""
 
 
 @dataclass
@@ -166,7 +174,7 @@ def _read_value(
     field = hit.field
     label_token = row.units[hit.start].token
     first, stop = _value_tokens(row, number)
-    words = _words(row.line, first, stop)
+    parts = [(row.line, first, stop)]
     is_last = stop == len(row.line.tokens)
     below = index
     if not _clean(" ".join(row.line.tokens[first:stop])) and is_last:
@@ -174,15 +182,33 @@ def _read_value(
         if found is None:
             return None
         below = found
-        words = _words(parsed[below].line, 0, _first_label_token(parsed[below]))
+        parts = [(parsed[below].line, 0, _first_label_token(parsed[below]))]
     if field in _WRAPPING and is_last:
         label_words = row.line.words[label_token : label_token + 1]
-        words += _wrapped_lines(parsed, below, label_words, used)
+        wrapped = _wrapped_lines(parsed, below, label_words, used)
+        parts += [(parsed[i].line, 0, len(parsed[i].line.tokens)) for i in wrapped]
+    words = [w for line, start, end in parts for w in _words(line, start, end)]
     text = _drop_label_echo(field, _clean(" ".join(w[0] for w in words)))
     if not text or not _is_plausible(field, text):
         return None
     used.add(below)
-    return PrintedValue(nfc(text), _mean_conf(words))
+    boxes = tuple(b for b in (_box(*part) for part in parts) if b)
+    return PrintedValue(nfc(text), _mean_conf(words), boxes)
+
+
+def box_key(words: list[Word]) -> str:
+    """`left,top,right,bottom` around some words: the key of a field's re-read."""
+    left = min(w.left for w in words)
+    top = min(w.top for w in words)
+    right = max(w.left + w.width for w in words)
+    bottom = max(w.top + w.height for w in words)
+    return f"{left},{top},{right},{bottom}"
+
+
+def _box(line: Line, first: int, stop: int) -> str | None:
+    """The box of the value's words on one line, without leading punctuation."""
+    words = [w for w in line.words[first:stop] if re.search(r"[^\W_]", w.text)]
+    return box_key(words) if words else None
 
 
 def _drop_label_echo(field: str, text: str) -> str:
@@ -251,18 +277,18 @@ def _line_right_under(parsed: list[_Parsed], index: int) -> int | None:
 
 def _wrapped_lines(
     parsed: list[_Parsed], index: int, label_words: list[Word], used: set[int]
-) -> list[tuple[str, float]]:
-    """Words of the lines an address wraps onto after line `index`."""
-    words: list[tuple[str, float]] = []
+) -> list[int]:
+    """The lines an address wraps onto after line `index`."""
+    found: list[int] = []
     above = index
     for _ in range(_MAX_WRAPPED_LINES):
         below = _line_under(parsed, above, label_words, used)
         if below is None:
             break
-        words += _words(parsed[below].line, 0, len(parsed[below].line.tokens))
+        found.append(below)
         used.add(below)
         above = below
-    return words
+    return found
 
 
 def _line_under(

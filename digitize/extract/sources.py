@@ -36,6 +36,13 @@ _MRZ_UNCHECKED_CONF = 0.85  # name, sex, nationality: no check digit of their ow
 _OCR_MAX_CONF = 0.85
 _FAILED_CONF = 0.4  # a hard check failed: shape, check digit, calendar date
 _CHECK_DIGIT_CONF = 0.93  # printed, but under a check digit that holds
+_MIN_REREAD_CONF = 40.0  # a crop read worse than this is ignored
+# The end of a label caught at the left edge of a crop: `ú: `, `: `, `\\: `.
+_LEADING_JUNK = re.compile(r"^\W*\w?\W*[:;]\s*|^[^\w(]+")
+# Fields whose two readings must agree: numbers, dates, sex.
+_CHECKED_BY_REREAD = frozenset(
+    {"id_number", "old_id_number", "date_of_birth", "issue_date", "expiry_date", "sex"}
+)
 _SOFT_FAILED_CONF = 0.7  # a consistency check failed: more often OCR than the card
 _NATIONALITIES = {"VNM": "Việt Nam", "VIET NAM": "Việt Nam", "VIETNAM": "Việt Nam"}
 _LA = re.compile(r"(?<!\w)la(?= [A-ZĐ])")
@@ -132,18 +139,64 @@ def _mrz_field(
     return _field(name, value, raw, "mrz", conf=conf, checks=(passed, failed))
 
 
-def ocr_fields(printed: dict[str, PrintedValue], paper_type: str) -> dict[str, Field]:
-    """Candidates from printed values; a CMND's number is its old 9-digit number."""
+def ocr_fields(
+    printed: dict[str, PrintedValue],
+    paper_type: str,
+    rereads: dict[str, tuple[str, float]] | None = None,
+) -> dict[str, Field]:
+    """Candidates from printed values; a CMND's number is its old 9-digit number.
+
+    `rereads` are the values read again from their crops (`PageEvidence.field_reads`);
+    a field takes the better of its two readings, and two readings of a number or a
+    date that disagree leave it unverified (`ocr.reread` failed).
+    """
     out: dict[str, Field] = {}
     for name, found in printed.items():
         if name == "expiry_date" and "KHONG THOI HAN" in fold(found.text):
             continue  # cards issued from age 58 or 60 have no expiry date
         conf = min(found.conf, _OCR_MAX_CONF)
-        field = _ocr_field(name, found.text, conf)
-        if field.name == "id_number" and paper_type.startswith("cmnd"):
-            field = _ocr_field("old_id_number", found.text, conf)
+        if name == "id_number" and paper_type.startswith("cmnd"):
+            name = "old_id_number"
+        alt = _reread_of(found, rereads or {})
+        field = _read_twice(name, found.text, conf, alt)
         out.setdefault(field.name, field)
     return out
+
+
+def _reread_of(
+    found: PrintedValue, rereads: dict[str, tuple[str, float]]
+) -> tuple[str, float] | None:
+    """The crop reading of a value, when every line of it was read again."""
+    reads = [rereads.get(box) for box in found.boxes]
+    if not reads or any(r is None or r[1] < _MIN_REREAD_CONF for r in reads):
+        return None
+    texts = [_LEADING_JUNK.sub("", r[0]) for r in reads if r]
+    return " ".join(texts), min(r[1] for r in reads if r) / 100
+
+
+def _read_twice(
+    name: str, text: str, conf: float, alt: tuple[str, float] | None
+) -> Field:
+    """The field from the page reading and, if there is one, the crop reading."""
+    if alt is None:
+        return _ocr_field(name, text, conf)
+    alt_text, alt_conf = alt
+    if name == "full_name":
+        return _ocr_name(text, conf, (alt_text,))
+    page = _ocr_field(name, text, conf)
+    crop = _ocr_field(name, alt_text, min(conf, alt_conf) if conf else alt_conf)
+    if is_hard_failure(crop.checks_failed) or page.value == crop.value:
+        if page.value == crop.value:
+            page.checks_passed.append("ocr.reread")
+        return page
+    if is_hard_failure(page.checks_failed):
+        return crop
+    if name not in _CHECKED_BY_REREAD:
+        return crop if alt_conf > conf else page
+    chosen = crop if len(crop.value) >= len(page.value) else page  # full dates first
+    chosen.checks_failed.append("ocr.reread")
+    chosen.confidence = min(chosen.confidence, _SOFT_FAILED_CONF)
+    return chosen
 
 
 def _ocr_field(name: str, text: str, conf: float) -> Field:
@@ -213,13 +266,24 @@ def _ocr_name(text: str, conf: float, alternatives: tuple[str, ...] = ()) -> Fie
     syllables (`lexicon.repair_name`), using other readings of the same print.
     """
     value = _name_letters(text)
+    known = False
+    if _is_capitals(value):
+        readings = [value, *(_name_letters(a) for a in alternatives)]
+        readings = [
+            r.replace("l", "I").upper() for r in readings if len(r.split()) >= 2
+        ]
+        # Each reading in turn leads, the others fill in; the crop reading first.
+        mended = [
+            repair_name(r, tuple(o for o in readings if o != r)) for r in readings
+        ]
+        mended = mended[1:] + mended[:1]
+        value, known = next(
+            (m for m in mended if m[1]), mended[0] if mended else (value, False)
+        )
     checks: Checks = (
         (["name.shape"], []) if len(value.split()) >= 2 else ([], ["name.shape"])
     )
-    if _is_capitals(value):
-        others = tuple(_name_letters(a).upper() for a in alternatives)
-        value, known = repair_name(value.replace("l", "I").upper(), others)
-        checks[0].extend(["name.known"] if known else [])
+    checks[0].extend(["name.known"] if known else [])
     return _field("full_name", value, text, "ocr", conf=conf, checks=checks)
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 from digitize.extract import page_segments
 from digitize.extract.layout import CHIP_FAMILIES
 from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
+from digitize.machine_layers.fields import reread_fields
 from digitize.extract.names import fold
 from digitize.records import OcrPage, PageEvidence, Word
 from digitize.tools.tesseract import ocr_image
@@ -63,7 +64,9 @@ def collect_evidence(page: OcrPage, image: Image.Image) -> PageEvidence:
             words, text = second.words, second.text
             log.debug("page %d: read again with a local threshold", page.index + 1)
     qr, mrz = read_machine_layers(image, words)
-    return PageEvidence(page.index, text, words, qr, mrz)
+    evidence = PageEvidence(page.index, text, words, qr, mrz)
+    evidence.field_reads = reread_fields(image, evidence)
+    return evidence
 
 
 def read_machine_layers(
