@@ -16,7 +16,13 @@ from rapidfuzz.distance import Levenshtein
 
 from digitize.extract.names import fold, nfc
 
-__all__ = ["FAMILY_NAMES", "GIVEN_SYLLABLES", "is_known_word", "repair_name"]
+__all__ = [
+    "FAMILY_NAMES",
+    "GIVEN_SYLLABLES",
+    "is_known_folded",
+    "is_known_word",
+    "repair_name",
+]
 
 _FAMILY_TEXT = (
     "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào "
@@ -72,6 +78,11 @@ def is_known_word(word: str, *, first: bool) -> bool:
     """True for a known family name (`first`) or a middle or given syllable."""
     family, given = _upper_sets()
     return nfc(word).upper() in (family if first else given)
+
+
+def is_known_folded(word: str, *, first: bool) -> bool:
+    """True for a name syllable written without marks, as an MRZ holds it."""
+    return word in _by_fold(first)
 
 
 def repair_name(name: str, alternatives: tuple[str, ...] = ()) -> tuple[str, bool]:

@@ -187,9 +187,18 @@ def cross_check_sides(front: Paper, back: Paper) -> None:
 
 
 def _settle_marks(a: Field, b: Field) -> str:
-    """The same name letters with other marks: a QR's exact text settles them."""
+    """The same name letters with other marks: a QR's exact text settles them.
+
+    An MRZ name a letter or two off the QR's (no check digit covers it) shows the
+    QR's name instead, confirming nothing.
+    """
     exact = next((f for f in (a, b) if f.source == "qr"), None)
-    if exact is None or fold(a.value) != fold(b.value):
+    if exact is None:
         return "near"
-    a.value = b.value = exact.value
-    return "agree"
+    if fold(a.value) == fold(b.value):
+        a.value = b.value = exact.value
+        return "agree"
+    for field in (a, b):
+        if field.source == "mrz":
+            field.value = exact.value
+    return "near"

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from digitize.extract.dates import parse_yymmdd
+from digitize.extract.lexicon import is_known_folded
 from digitize.extract.names import fold_mrz_name
 
 __all__ = [
@@ -34,6 +35,11 @@ _TEMPLATE_L2 = "NNNNNN" + "N" + "S" + "NNNNNN" + "N" + "AAA" + "F" * 11 + "N"
 _AS_DIGIT = str.maketrans("OQDUILZSGBAT", "000011256847")
 _AS_LETTER = str.maketrans("01256848", "OIZSGBAB")
 _SPLIT_O = re.compile(r"[OQ]?0[OQ0]*")
+# OCR-B letters Tesseract takes for one another in names.
+_NAME_LOOKALIKES = {
+    "T": "I", "I": "TL", "L": "I", "O": "DQ", "D": "O",
+    "H": "N", "N": "HM", "M": "N", "U": "V", "V": "U",
+}  # fmt: skip
 _Q_WITHOUT_U = re.compile(r"QO|OQ(?!U)")  # Vietnamese writes Q only before U
 _FILLER_LOOKALIKES = "«\u2039(KC[{£"
 # Digits OCR-B digits are mistaken for, tried one at a time against a check digit.
@@ -353,4 +359,22 @@ def _birth_century(pin: str, yy: str, expiry: str | None) -> int:
 
 def _read_name(line3: str) -> str:
     surname, _, given = line3.partition("<<")
-    return " ".join(p for p in (fold_mrz_name(surname), fold_mrz_name(given)) if p)
+    words = f"{fold_mrz_name(surname)} {fold_mrz_name(given)}".split()
+    return " ".join(_mend_name_word(w, first=i == 0) for i, w in enumerate(words))
+
+
+def _mend_name_word(word: str, *, first: bool) -> str:
+    """One OCR-B look-alike (`THAT` for `THAI`) mended when one known name fits.
+
+    The name line has no check digit; a word that is not a known name syllable but
+    becomes exactly one by swapping one look-alike letter is taken to be that one.
+    """
+    if is_known_folded(word, first=first):
+        return word
+    fits = {
+        word[:i] + alt + word[i + 1 :]
+        for i, char in enumerate(word)
+        for alt in _NAME_LOOKALIKES.get(char, "")
+        if is_known_folded(word[:i] + alt + word[i + 1 :], first=first)
+    }
+    return fits.pop() if len(fits) == 1 else word

@@ -20,8 +20,9 @@ from PIL import Image, ImageOps
 from digitize.extract import page_segments
 from digitize.extract.layout import CHIP_FAMILIES
 from digitize.extract.mrz import clean_mrz_line, fit_td1_lines, parse_td1
-from digitize.machine_layers.fields import reread_fields
 from digitize.extract.names import fold
+from digitize.machine_layers.engine import read_crop
+from digitize.machine_layers.fields import reread_fields
 from digitize.records import OcrPage, PageEvidence, Word
 from digitize.tools.tesseract import ocr_image
 
@@ -113,7 +114,7 @@ def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
     # The whitelist keeps `<` from being read as `c` or `«`; without it as a fallback
     # because a whitelist can also empty a word (tesseract #3485).
     for config in (_WHITELIST, None):
-        result = ocr_image(crop, lang="eng", psm=6, dpi=300, config=config)
+        result = read_crop(crop, lang="eng", psm=6, config=config)
         lines = _pick_mrz_lines(result.text.splitlines())
         if lines:
             break
@@ -198,8 +199,11 @@ def _below_back_markers(
 
 
 def _looks_like_mrz(text: str) -> bool:
-    """Long, nearly all MRZ characters, and with fillers or the `IDVNM` opening."""
-    if len(text) < 20 or not _MRZ_LIKE.search(text):
+    """Long, nearly all MRZ characters, and with fillers or the `IDVNM` opening.
+
+    Half a line counts: Tesseract may cut each MRZ line in two at the chip.
+    """
+    if len(text) < _MRZ_WIDTH // 2 - 3 or not _MRZ_LIKE.search(text):
         return False
     return len(re.findall(r"[A-Z0-9<«]", text)) >= 0.8 * len(text)
 
