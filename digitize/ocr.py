@@ -1,21 +1,29 @@
-"""OCR stage: read one page image with Tesseract and turn it upright when needed.
+"""OCR stage: read one page with Tesseract, upright and straight, at one reading's cost.
 
-Orientation detection is costly, so it runs only when the first reading looks wrong (low
-mean word confidence); the better of the two readings wins.
+Orientation and skew are decided from the first reading, so an upright page costs one
+recognition and nothing more: Tesseract reads sideways text as vertical lines, which the
+word boxes show (taller than wide, following each other down or up), so a sideways page
+is turned with its words, without reading it again; a page that reads badly gets
+orientation detection (OSD) and, when it was upside down, a second reading; the skew
+comes from the slope of the word lines and is straightened with the words.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
+import statistics
 import time
+from dataclasses import replace
 
 from PIL import Image
 
 from digitize.config import Settings
-from digitize.records import OcrPage
+from digitize.records import OcrPage, Word
 from digitize.tools.tesseract import TsvResult, detect_orientation, ocr_image
 
-__all__ = ["ocr_page"]
+__all__ = ["ocr_page", "sideways_turn", "skew_deg", "turn_words"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +33,14 @@ _TRANSPOSE = {
     180: Image.Transpose.ROTATE_180,
     270: Image.Transpose.ROTATE_90,
 }
+# Straighten pages skewed more than this; below it the text layer sits on the words
+# within a pixel or two across an A4 line and the scan is left as it is.
+_DESKEW_FROM_DEG = 0.5
+# LIMITATION: pages skewed over 10 degrees are not straightened -> they keep their
+# skew (Tesseract still reads them; the text layer follows the words' boxes).
+_DESKEW_UP_TO_DEG = 10.0
+_MIN_LINES = 3  # lines of 3+ words needed to trust a skew or a reading direction
+_WHITE = {"1": 1, "L": 255, "RGB": (255, 255, 255)}
 
 
 def _score(result: TsvResult) -> float:
@@ -37,24 +53,21 @@ def ocr_page(
     """OCR one page; return the reading and the upright image it was read from."""
     started = time.perf_counter()
     ocr_dpi = round(dpi)
-    result = ocr_image(
-        image, lang=settings.ocr_lang, dpi=ocr_dpi, timeout_s=settings.ocr_timeout_s
-    )
-    rotation = 0
+    result = _read(image, ocr_dpi, settings)
 
-    if result.mean_conf < settings.osd_below_conf or len(result.words) < 3:
-        osd = detect_orientation(image, timeout_s=settings.ocr_timeout_s)
-        if osd.rotate_deg in _TRANSPOSE and osd.confidence >= settings.osd_min_conf:
-            turned = image.transpose(_TRANSPOSE[osd.rotate_deg])
-            second = ocr_image(
-                turned,
-                lang=settings.ocr_lang,
-                dpi=ocr_dpi,
-                timeout_s=settings.ocr_timeout_s,
-            )
-            if _score(second) > _score(result):
-                image, result, rotation = turned, second, osd.rotate_deg
-        log.debug("page %d: OSD %s, turned %d", index + 1, osd, rotation)
+    # Orientation: free from the word boxes when sideways, OSD when it reads badly.
+    rotation = sideways_turn(result.words)
+    if rotation:
+        image, result = _turn(image, result, rotation)
+    elif result.mean_conf < settings.osd_below_conf or len(result.words) < 3:
+        image, result, rotation = _second_look(image, result, ocr_dpi, settings)
+        log.debug("page %d: orientation checked, turned %d", index + 1, rotation)
+
+    # Skew: from the slope of the word lines; image and words turn together.
+    skew = skew_deg(result.words)
+    if _DESKEW_FROM_DEG <= abs(skew) <= _DESKEW_UP_TO_DEG:
+        image, result = _straighten(image, result, skew)
+        log.debug("page %d: straightened by %.2f degrees", index + 1, skew)
 
     page = OcrPage(
         index=index,
@@ -68,3 +81,122 @@ def ocr_page(
         seconds=time.perf_counter() - started,
     )
     return page, image
+
+
+def _read(image: Image.Image, dpi: int, settings: Settings) -> TsvResult:
+    return ocr_image(
+        image, lang=settings.ocr_lang, dpi=dpi, timeout_s=settings.ocr_timeout_s
+    )
+
+
+def _second_look(
+    image: Image.Image, result: TsvResult, dpi: int, settings: Settings
+) -> tuple[Image.Image, TsvResult, int]:
+    """OSD on a page that read badly; read it again turned when OSD says so."""
+    osd = detect_orientation(image, timeout_s=settings.ocr_timeout_s, dpi=dpi)
+    if osd.rotate_deg not in _TRANSPOSE or osd.confidence < settings.osd_min_conf:
+        return image, result, 0
+    turned = image.transpose(_TRANSPOSE[osd.rotate_deg])
+    second = _read(turned, dpi, settings)
+    if _score(second) > _score(result):
+        return turned, second, osd.rotate_deg
+    return image, result, 0
+
+
+def sideways_turn(words: list[Word]) -> int:
+    """Clockwise degrees (90 or 270) that make a sideways-read page upright, else 0.
+
+    Tesseract finds vertical text lines by itself: their words are taller than wide,
+    and follow each other downwards (the page lies turned clockwise) or upwards.
+    """
+    long = [w for w in words if len(w.text) >= 3]
+    tall = sum(w.height > w.width for w in long)
+    if len(long) < 5 or tall < 0.7 * len(long):
+        return 0
+    down = 0
+    for line in _lines(words):
+        down += sum(
+            (b.top > a.top) - (b.top < a.top) for a, b in itertools.pairwise(line)
+        )
+    if down == 0:
+        return 0
+    return 270 if down > 0 else 90
+
+
+def turn_words(words: list[Word], turn: int, size: tuple[int, int]) -> list[Word]:
+    """Word boxes on an image of `size` once it is turned `turn` degrees clockwise."""
+    width, height = size
+    turned = []
+    for w in words:
+        if turn == 90:
+            box = (height - w.top - w.height, w.left, w.height, w.width)
+        elif turn == 270:
+            box = (w.top, width - w.left - w.width, w.height, w.width)
+        else:
+            box = (
+                width - w.left - w.width,
+                height - w.top - w.height,
+                w.width,
+                w.height,
+            )
+        turned.append(replace(w, left=box[0], top=box[1], width=box[2], height=box[3]))
+    return turned
+
+
+def _turn(
+    image: Image.Image, result: TsvResult, turn: int
+) -> tuple[Image.Image, TsvResult]:
+    words = turn_words(result.words, turn, image.size)
+    return image.transpose(_TRANSPOSE[turn]), TsvResult(words, result.text)
+
+
+def _lines(words: list[Word]) -> list[list[Word]]:
+    grouped: dict[tuple[int, int, int], list[Word]] = {}
+    for word in words:
+        grouped.setdefault((word.block, word.par, word.line), []).append(word)
+    return list(grouped.values())
+
+
+def skew_deg(words: list[Word]) -> float:
+    """How far the text lines slope, in degrees (positive: down to the right).
+
+    The median over lines of 3 or more words of the least-squares slope of the word
+    bottoms; 0 when fewer than 3 such lines.
+    """
+    slopes = []
+    for line in _lines(words):
+        if len(line) < 3:
+            continue
+        xs = [w.left + w.width / 2 for w in line]
+        ys = [w.top + w.height for w in line]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        spread = sum((x - mean_x) ** 2 for x in xs)
+        if spread > 0:
+            cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+            slopes.append(cov / spread)
+    if len(slopes) < _MIN_LINES:
+        return 0.0
+    return math.degrees(math.atan(statistics.median(slopes)))
+
+
+def _straighten(
+    image: Image.Image, result: TsvResult, skew: float
+) -> tuple[Image.Image, TsvResult]:
+    """Turn the image by `skew` degrees counter-clockwise; move each word's box."""
+    if image.mode not in _WHITE:
+        image = image.convert("RGB")
+    resample = (
+        Image.Resampling.NEAREST if image.mode == "1" else Image.Resampling.BILINEAR
+    )
+    straight = image.rotate(skew, resample=resample, fillcolor=_WHITE[image.mode])
+    theta = math.radians(skew)
+    cos, sin = math.cos(theta), math.sin(theta)
+    cx, cy = image.width / 2, image.height / 2
+    words = []
+    for w in result.words:
+        dx, dy = w.left + w.width / 2 - cx, w.top + w.height / 2 - cy
+        x = cx + dx * cos + dy * sin
+        y = cy - dx * sin + dy * cos
+        left, top = round(x - w.width / 2), round(y - w.height / 2)
+        words.append(replace(w, left=max(0, left), top=max(0, top)))
+    return straight, TsvResult(words, result.text)

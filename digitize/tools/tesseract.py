@@ -1,7 +1,10 @@
-"""The only place that builds a Tesseract command line.
+"""The only place that builds a Tesseract command line, and the warm page engines.
 
-Images go in on stdin as uncompressed PNM (no PNG round trip between stages), results
-come back as TSV on stdout. Every run has a time limit and is killed with its group.
+Full pages are read by a pool of warm in-process engines (tesserocr, one model load
+per engine, raw pixels handed over without any encoding) when tesserocr is installed,
+else by the command line: images in on stdin as uncompressed PNM, TSV back on stdout,
+every run time-limited and killed with its process group. Either way at most one
+recognition per core runs at once, whatever the number of threads asking.
 """
 
 from __future__ import annotations
@@ -9,14 +12,26 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
+import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from PIL import Image
+
+# libtesseract starts OpenMP threads unless told not to; pages already run in parallel.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+try:
+    import tesserocr  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - the command line is used instead
+    tesserocr = None
 
 from digitize.errors import DependencyError, OcrError, ToolTimeoutError
 from digitize.records import Word
@@ -26,9 +41,16 @@ __all__ = [
     "TsvResult",
     "check_tesseract",
     "detect_orientation",
+    "engine_name",
     "ocr_image",
     "run_tool",
+    "use_engine",
 ]
+
+# One recognition per core at a time: the watcher's files and their pages both run in
+# threads, and more Tesseract runs than cores only slow each other down.
+_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+_engine = {"name": "tesserocr" if tesserocr is not None else "cli"}
 
 
 @dataclass(frozen=True)
@@ -106,6 +128,95 @@ def _to_pnm(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def engine_name() -> str:
+    """`tesserocr` (warm in-process engines) or `cli` (one process per run)."""
+    return _engine["name"]
+
+
+def use_engine(name: str) -> None:
+    """Choose the page engine: `tesserocr` when installed, or `cli` (tests, bench)."""
+    if name not in ("tesserocr", "cli") or (name == "tesserocr" and not tesserocr):
+        raise DependencyError(f"Tesseract engine {name!r} is not available")
+    _engine["name"] = name
+
+
+class _EnginePool:
+    """Warm tesserocr engines by (language, mode, variables), one user at a time.
+
+    An engine loads its model once and is kept for the life of the process, so a
+    1-page document pays no start-up; there are never more engines of one kind than
+    threads that used it at once.
+    """
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int, tuple[tuple[str, str], ...]], list] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def engine(self, lang: str, psm: int, config: dict[str, str] | None) -> Iterator:
+        key = (lang, psm, tuple(sorted((config or {}).items())))
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            api = idle.pop() if idle else None
+        if api is None:
+            api = _new_api(lang, psm, dict(key[2]))
+        try:
+            yield api
+        finally:
+            api.Clear()
+            with self._lock:
+                self._idle[key].append(api)
+
+
+def _new_api(lang: str, psm: int, config: dict[str, str]):
+    path = _tessdata()
+    kwargs = {"path": path} if path else {}
+    try:
+        api = tesserocr.PyTessBaseAPI(lang=lang, psm=psm, **kwargs)
+    except RuntimeError as err:
+        raise DependencyError(
+            f"Tesseract cannot load language data '{lang}'; "
+            f"apt-get install tesseract-ocr-{lang}",
+            code="dependency.language",
+        ) from err
+    for name, value in config.items():
+        api.SetVariable(name, value)
+    return api
+
+
+_POOL = _EnginePool()
+
+
+@cache
+def _tessdata() -> str | None:
+    """The command-line Tesseract's language folder, shared with the engines."""
+    try:
+        out = run_tool(["tesseract", "--list-langs"], timeout_s=30, name="tesseract")
+    except DependencyError:
+        return None
+    found = re.search(r'"([^"]+)"', out.decode("utf-8", "replace"))
+    return found.group(1) if found else None
+
+
+def _set_pixels(api, image: Image.Image, dpi: int) -> None:
+    """Hand the raw pixels over: no PNG or PNM encoding on the way in."""
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    depth = 1 if image.mode == "L" else 3
+    api.SetImageBytes(
+        image.tobytes(), image.width, image.height, depth, depth * image.width
+    )
+    api.SetSourceResolution(dpi)
+
+
+def _recognize(api, timeout_s: float) -> None:
+    if not api.Recognize(timeout=round(timeout_s * 1000)):
+        raise ToolTimeoutError(
+            f"tesseract ran longer than {timeout_s:g} s and was stopped; raise the "
+            "time limit in config/digitize.toml if such pages are expected"
+        )
+
+
 def ocr_image(
     image: Image.Image,
     *,
@@ -116,12 +227,19 @@ def ocr_image(
     config: dict[str, str] | None = None,
 ) -> TsvResult:
     """OCR one image with one Tesseract thread; return its words and text."""
+    if _engine["name"] == "tesserocr":
+        with _SLOTS, _POOL.engine(lang, psm, config) as api:
+            _set_pixels(api, image, dpi)
+            _recognize(api, timeout_s)
+            return parse_tsv("header\n" + api.GetTSVText(0))
     argv = ["tesseract", "stdin", "stdout", "-l", lang, "--psm", str(psm)]
     argv += ["--dpi", str(dpi)]
     for key, value in (config or {}).items():
         argv += ["-c", f"{key}={value}"]
     argv.append("tsv")
-    out = run_tool(argv, stdin=_to_pnm(image), timeout_s=timeout_s, name="tesseract")
+    stdin = _to_pnm(image)
+    with _SLOTS:
+        out = run_tool(argv, stdin=stdin, timeout_s=timeout_s, name="tesseract")
     return parse_tsv(out.decode("utf-8", "replace"))
 
 
@@ -163,13 +281,25 @@ def _join_lines(words: list[Word]) -> str:
     return "\n".join(lines)
 
 
-def detect_orientation(image: Image.Image, *, timeout_s: float = 60.0) -> OsdResult:
+def detect_orientation(
+    image: Image.Image, *, timeout_s: float = 60.0, dpi: int = 300
+) -> OsdResult:
     """Ask Tesseract OSD how far the page must turn clockwise to stand upright."""
-    argv = ["tesseract", "stdin", "stdout", "--psm", "0", "--dpi", "300"]
+    if _engine["name"] == "tesserocr":
+        with _SLOTS, _POOL.engine("osd", 0, None) as api:
+            _set_pixels(api, image, dpi)
+            found = api.DetectOrientationScript()
+        if not found:
+            return OsdResult(rotate_deg=0, confidence=0.0)
+        # tesserocr names the turn the scan received; OSD's Rotate is the way back.
+        turn = (360 - int(found["orient_deg"])) % 360
+        return OsdResult(rotate_deg=turn, confidence=float(found["orient_conf"]))
+    argv = ["tesseract", "stdin", "stdout", "--psm", "0", "--dpi", str(dpi)]
     try:
-        out = run_tool(
-            argv, stdin=_to_pnm(image), timeout_s=timeout_s, name="tesseract"
-        )
+        with _SLOTS:
+            out = run_tool(
+                argv, stdin=_to_pnm(image), timeout_s=timeout_s, name="tesseract"
+            )
     except OcrError:
         # Tesseract exits non-zero when a page has too few characters for OSD.
         return OsdResult(rotate_deg=0, confidence=0.0)
