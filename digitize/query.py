@@ -14,6 +14,7 @@ from typing import Any
 
 from digitize.errors import NotFoundError, QueryError
 from digitize.extract.names import fold, nfc
+from digitize.linking import open_candidates
 from digitize.store import Catalog, fold_text, nfc_keep
 
 __all__ = [
@@ -70,6 +71,7 @@ def _person_view(catalog: Catalog, row: sqlite3.Row) -> dict[str, Any]:
     person = dict(row)
     person["documents"] = _documents_of(catalog, row["id"])
     person["fields"] = _fields_of(catalog, [d["id"] for d in person["documents"]])
+    person["candidates"] = open_candidates(catalog.db, row["id"])
     return person
 
 
@@ -86,7 +88,9 @@ def find_by_id(catalog: Catalog, id_number: str) -> dict[str, Any]:
             "an ID number has 12 digits (or 9 for an old CMND)", code="query.bad_id"
         )
     row = catalog.db.execute(
-        "SELECT * FROM persons WHERE id_number = ?", (number,)
+        "SELECT * FROM persons WHERE id_number = ? OR id IN (SELECT person_id"
+        " FROM person_old_ids WHERE old_id_number = ?)",
+        (number, number),
     ).fetchone()
     if row is None:
         raise NotFoundError("no person with that ID number is on file")

@@ -64,6 +64,14 @@ def format_person(person: dict[str, Any]) -> str:
             f"  {doc['id']}  {doc['paper_types']:<20} {doc['pages']} p  "
             f"{doc['unit']}/{doc['dossier']}  signed {doc['sign_level'] or 'no'}"
         )
+    candidates = person.get("candidates", [])
+    if candidates:
+        lines.append("May also be this person (to confirm or reject):")
+    for cand in candidates:
+        lines.append(
+            f"  #{cand['id']}  {cand['document_id']}  {cand['paper_type']:<20} "
+            f"p.{cand['page_idx'] + 1}  same {cand['reason'].replace('_', ' + ')}"
+        )
     return "\n".join(lines)
 
 
