@@ -7,6 +7,7 @@ rebuilt once into a clean twin; pdfium renders one page at a time.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ _TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
 _INVISIBLE = {3, 7}
 # An image with a quarter of the pixels of the page at 150 dpi is a scan, not a logo.
 _SCAN_SHARE, _SCAN_SCALE = 0.25, (150 / 72) ** 2
+# PDFium is not thread-safe, not even across documents (pypdfium2 docs), and the
+# watcher reads several files in threads: every call into it holds this lock. It is
+# held for one page at a time, so one file's OCR overlaps the next file's raster.
+_PDFIUM = threading.RLock()
 
 
 def open_pdf(path: Path, max_pixels: int, *, allow_repair: bool) -> OpenedDocument:
@@ -169,7 +174,8 @@ def _check_page(page: pikepdf.Page, number: int, max_pixels: int) -> bool:
 
 def _pdfium_opens(path: Path) -> bool:
     try:
-        pdfium.PdfDocument(str(path)).close()
+        with _PDFIUM:
+            pdfium.PdfDocument(str(path)).close()
     except pdfium.PdfiumError:
         return False
     return True
@@ -193,18 +199,22 @@ def iter_pdf_pages(
     path: Path, dpi: int, max_pixels: int, text_pages: frozenset[int]
 ) -> Iterator[PageImage]:
     """Render one page at a time, so memory does not grow with the page count."""
-    document = pdfium.PdfDocument(str(path))
+    with _PDFIUM:
+        document = pdfium.PdfDocument(str(path))
     try:
         for index in range(len(document)):
-            page = document[index]
-            width_pt, height_pt = page.get_size()
-            scale = dpi / 72
-            if width_pt * height_pt * scale * scale > max_pixels:
-                raise too_many_pixels(f"page {index + 1} at {dpi} dpi")
-            words = text_layer_words(page, scale) if index + 1 in text_pages else None
-            bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
-            image = normalise(bitmap.to_pil())
-            page.close()
+            with _PDFIUM:
+                page = document[index]
+                width_pt, height_pt = page.get_size()
+                scale = dpi / 72
+                if width_pt * height_pt * scale * scale > max_pixels:
+                    raise too_many_pixels(f"page {index + 1} at {dpi} dpi")
+                words = (
+                    text_layer_words(page, scale) if index + 1 in text_pages else None
+                )
+                bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
+                image = normalise(bitmap.to_pil())
+                page.close()
             yield PageImage(index, image, float(dpi), words=words)
     except pdfium.PdfiumError as err:
         raise InputError(
@@ -212,4 +222,5 @@ def iter_pdf_pages(
             code="input.damaged_pdf",
         ) from err
     finally:
-        document.close()
+        with _PDFIUM:
+            document.close()
