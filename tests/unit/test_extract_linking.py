@@ -171,3 +171,20 @@ def test_rejected_candidate_links_nothing(cat):
     (cand,) = cat.db.execute("SELECT id FROM person_candidates").fetchone()
     assert cat.decide_candidate(cand, accept=False)
     assert len(_links(cat)) == 1
+
+
+def test_find_shows_fields_with_source_and_confidence_and_candidates(cat):
+    from digitize.query import find_by_id
+    from digitize.views import format_person
+
+    qr_old = _field("old_id_number", CMND, "qr", 0.95, ("cmnd.shape",))
+    _store(
+        cat, "a", _paper("cccd2021_front", _pin(conf=0.95), qr_old, *_person_fields())
+    )
+    _store(cat, "b", _paper("birth_certificate", *_person_fields()))
+    person = find_by_id(cat, CMND)  # found by the old number the QR stated
+    assert person["id_number"] == PIN
+    text = format_person(person)
+    assert "old_id_number    230123456" in text
+    assert "date_of_birth    1990-05-12" in text and "ocr  0.85 CHECK" in text
+    assert "#1  bbbbbbbbbbbbbbbb  birth_certificate" in text
