@@ -218,6 +218,8 @@ def open_candidates(db: sqlite3.Connection, person_id: int) -> list[dict[str, ob
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+# LIMITATION: candidates are decided through `Catalog.decide_candidate` only (no
+# command or web control yet) -> they stay listed under the person in `digitize find`.
 def decide_candidate(
     db: sqlite3.Connection, candidate_id: int, *, accept: bool
 ) -> bool:

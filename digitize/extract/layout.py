@@ -134,6 +134,8 @@ _MARKERS: dict[str, tuple[str | None, str]] = {
     "NGON TRO": (None, "back"),
     "INDEX FINGER": (None, "back"),
     "CUC TRUONG": ("cccd", "back"),
+    # LIMITATION: the 2016 card's barcode is not decoded (its payload is not
+    # published) -> both sides are read from print only and stay unverified.
     "DKQL CU TRU": ("cccd2016", "back"),
     "DLQG VE DAN CU": ("cccd2016", "back"),
     "QUAN LY HANH CHINH VE TRAT TU XA HOI": ("cccd2021", "back"),

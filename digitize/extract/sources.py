@@ -228,6 +228,9 @@ def _fix_place(text: str) -> str:
     return _LA.sub("Ia", strip_foreign_marks(text).replace(";", ","))
 
 
+# LIMITATION: a digit misread the same way in both readings of a printed-only number
+# is not mended (the PIN has no check digit) -> it stays unverified, and fails
+# `pin.province` or `pin.century_sex` when the slip touches those digits.
 def _ocr_number(name: str, text: str, conf: float) -> Field:
     """A PIN (12 digits) or CMND (9); a 9-digit number under a PIN label is a CMND."""
     pin = find_number(text, 12)
