@@ -221,7 +221,9 @@ def write_blob(repository: Path, data: bytes | Path, suffix: str) -> str:
         return sha
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        # Named after the target, so the watcher's recovery can find a half-written
+        # blob of a killed worker.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}.")
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()

@@ -295,5 +295,7 @@ def test_orphan_blobs_go_and_referenced_ones_stay(settings, catalog):
         blob_path(settings.repository, orphan, ".signed.pdf"),
         blob_path(settings.repository, "0" * 64, ".unsigned.pdf"),  # never written
     ]
+    half = paths[1].with_name(f".tmp-{paths[1].name}.k2j4h1")  # killed mid-write
+    half.write_bytes(b"%PDF half")
     assert remove_orphans(paths, catalog) == 1
-    assert paths[0].exists() and not paths[1].exists()
+    assert paths[0].exists() and not paths[1].exists() and not half.exists()
