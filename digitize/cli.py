@@ -13,6 +13,7 @@ from typing import Any
 from digitize.config import Settings, load_settings
 from digitize.errors import DigitizeError
 from digitize.logs import configure_logging
+from digitize.scale.commands import add_scale_parsers, scaled_handler
 from digitize.sign.commands import (
     add_signing_parsers,
     run_reprocess,
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--units", default="", help="comma-separated units; empty = all")
     p = sub.add_parser("audit", parents=[common], help="check or export the audit log")
     p.add_argument("action", choices=["verify", "export"])
+    add_scale_parsers(sub, common)
     return parser
 
 
@@ -307,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         configure_logging(settings.log_level, verbose=args.verbose, quiet=args.quiet)
-        return _COMMANDS[args.command](args, settings)
+        # Scaled mode (and worker, jobs, migrate) runs digitize.scale's handlers.
+        handler = scaled_handler(args.command, settings, _print)
+        return (handler or _COMMANDS[args.command])(args, settings)
     except DigitizeError as err:
         if args.verbose:
             log.exception("failed")

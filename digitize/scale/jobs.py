@@ -120,16 +120,22 @@ class JobStore:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def stale(self, *, stale_s: float, requeue_s: float) -> list[tuple[str, str, float]]:
-        """Unfinished jobs nobody is working on: a silent step, or queued too long."""
+    def stale(
+        self, *, stale_s: float, requeue_s: float
+    ) -> list[tuple[str, str, float, bool]]:
+        """Unfinished jobs nobody is working on: (sha256, state, touched_at, was_running).
+
+        A running step silent for `stale_s` lost its worker; an idle job untouched
+        for `requeue_s` may have lost its message.
+        """
         now = time.time()
         rows = self.catalog.db.execute(
-            "SELECT sha256, state, touched_at FROM jobs"
+            "SELECT sha256, state, touched_at, step FROM jobs"
             " WHERE state IN ('queued', 'read', 'signed') AND ("
             " (step <> '' AND touched_at < ?) OR (step = '' AND touched_at < ?))",
             (now - stale_s, now - requeue_s),
         ).fetchall()
-        return [(row[0], row[1], float(row[2])) for row in rows]
+        return [(row[0], row[1], float(row[2]), bool(row[3])) for row in rows]
 
     def claim_resend(self, sha256: str, touched_at: float) -> bool:
         """Take the right to send a stale job again (one sweeper wins)."""

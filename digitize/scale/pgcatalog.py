@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.IGNORECASE)
 _INSERT_INTO = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 # Tables whose integer key the database assigns; an insert reports it as lastrowid.
-_IDENTITY_TABLES = frozenset({"persons", "events"})
+_IDENTITY_TABLES = schema.identity_tables()
 # Serialises schema upgrades among workers starting at once (any constant will do).
 _UPGRADE_LOCK = 0x64697A31
 
@@ -139,7 +139,7 @@ class PgCatalog(Catalog):
         self.db = PgConnection(url)  # type: ignore[assignment]
         with self.transaction() as db:
             db.execute("SELECT pg_advisory_xact_lock(?)", (_UPGRADE_LOCK,))
-            schema.upgrade(db.execute, schema_version(db), "postgres")
+            self.applied = schema.upgrade(db.execute, schema_version(db), "postgres")
 
 
 

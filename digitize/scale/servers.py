@@ -175,10 +175,10 @@ class SeaweedServer:
                f"-ip.bind={LOOPBACK}", "-master.telemetry=false", "-filer", "-s3",
                f"-s3.port={self.s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
                "-master.volumeSizeLimitMB=64",
-               "-volume.max=20", *[f"-{k}={v}" for k, v in ports.items()]]
-        log_file = (self.root / "weed.log").open("wb")
-        self.proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                     cwd=self.root, start_new_session=True)
+               "-volume.max=100", *[f"-{k}={v}" for k, v in ports.items()]]
+        with (self.root / "weed.log").open("wb") as log_file:
+            self.proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                                         cwd=self.root, start_new_session=True)
         _wait_port(self.s3_port, 60, self.proc)
         return self
 

@@ -9,6 +9,7 @@ its output with a compare-and-set, so a step delivered twice changes nothing.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -75,12 +76,15 @@ def read_step(sha256: str, b: Backends) -> bool:
     if job["state"] != "queued":
         return job["state"] != "failed"
     started = time.perf_counter()
-    copy = b.settings.work / f"{sha256}.{job['format']}"
+    # Named per process: two workers may hold the same job after a redelivery.
+    copy = b.settings.work / f"{sha256}.{os.getpid()}.{job['format']}"
     with b.jobs.running(sha256, "read", worker_name(), b.settings.scale_heartbeat_s):
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(b.blobs.get(sha256, "." + job["format"]))
         try:
-            reading = read_document(copy, job["format"], b.settings)
+            reading = read_document(
+                copy, job["format"], b.settings, record_id=sha256[:16]
+            )
         finally:
             copy.unlink(missing_ok=True)
         unsigned_sha = b.blobs.put(reading.unsigned, ".unsigned.pdf")

@@ -47,6 +47,8 @@ def configure(settings: Settings) -> Celery:
             "scale_visibility_timeout_s must be above scale_task_time_limit_s, or a "
             "long OCR task is delivered to a second worker while the first runs"
         )
+    if app.conf.broker_url != settings.scale_broker_url:
+        _drop_connections()
     app.conf.update(
         broker_url=settings.scale_broker_url,
         broker_connection_retry_on_startup=True,
@@ -71,6 +73,16 @@ def configure(settings: Settings) -> Celery:
     )
     _state["settings"] = settings
     return app
+
+
+def _drop_connections() -> None:
+    """Forget pooled connections to a broker configured before (as after a fork)."""
+    # Celery keeps both pools on private attributes; app.close() resets only one.
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
 
 
 def _backends() -> Backends:
@@ -130,12 +142,36 @@ def index_task(self: Task, sha256: str) -> None:
     _run_step(self, "index", sha256)
 
 
-def sweep(b: Backends, send: Callable[[str, str], None] = send_step) -> int:
-    """Send again the jobs whose worker died or whose message was lost; return how many."""
+def queue_depth(queue: str) -> int | None:
+    """Messages waiting in a broker queue; None when the broker cannot say."""
+    try:
+        with app.connection_for_write() as conn:
+            return int(conn.default_channel.queue_declare(
+                queue=queue, passive=True).message_count)
+    except Exception:  # noqa: BLE001 - unknown depth: idle jobs are left alone
+        return None
+
+
+def sweep(
+    b: Backends,
+    send: Callable[[str, str], None] = send_step,
+    depth: Callable[[str], int | None] = queue_depth,
+) -> int:
+    """Send again the jobs whose worker died or whose message was lost; return how many.
+
+    A job whose step went silent (no heartbeat for scale_stale_s) is resent at once.
+    An idle unfinished job (untouched for scale_requeue_s) is resent only when its
+    queue is empty: with a backlog its message is most likely still waiting.
+    """
     sent = 0
     settings = b.settings
-    for sha, state, touched in b.jobs.stale(stale_s=settings.scale_stale_s,
-                                            requeue_s=settings.scale_requeue_s):
+    empty: dict[str, bool] = {}
+    for sha, state, touched, running in b.jobs.stale(
+        stale_s=settings.scale_stale_s, requeue_s=settings.scale_requeue_s
+    ):
+        queue = QUEUES[NEXT_STEP[state]]
+        if not running and not empty.setdefault(queue, depth(queue) == 0):
+            continue
         if not b.jobs.claim_resend(sha, touched):
             continue
         try:

@@ -1,0 +1,279 @@
+"""`digitize migrate`: move an embedded deployment (SQLite catalog + repository folder)
+into the scaled one (PostgreSQL + shared folder or S3), then prove nothing changed.
+
+Blobs go first (each read back and checked against its SHA-256), then every catalog row
+in one transaction. Rows keep their bytes; only the surrogate ids of persons and events
+are the target's own, since a province catalog merges many districts (persons are
+matched by ID number). Running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digitize.config import Settings
+from digitize.errors import ConfigError, StorageError
+from digitize.scale.backends import is_scaled, open_backends, upgrade_sqlite
+from digitize.scale.blobs import BlobStore, LocalBlobStore
+from digitize.store import Catalog
+
+__all__ = ["MigrationReport", "migrate_home", "upgrade_catalog"]
+
+log = logging.getLogger(__name__)
+
+_PERSON_COLUMNS = ("id_number", "full_name", "name_key", "date_of_birth", "sex",
+                   "created_at")
+
+
+@dataclass
+class MigrationReport:
+    """Rows and blobs read from the source and found identical in the target."""
+
+    rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    digests: dict[str, tuple[str, str]] = field(default_factory=dict)
+    blobs: tuple[int, int] = (0, 0)
+    copied_documents: int = 0
+    merged_persons: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every count and every digest agrees."""
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"ok": self.ok, "rows": self.rows, "digests": self.digests,
+                "blobs": self.blobs, "copied_documents": self.copied_documents,
+                "merged_persons": self.merged_persons, "problems": self.problems}
+
+    def summary(self) -> str:
+        """One line per table, blobs and the verdict."""
+        lines = [f"{name:<10} source {src:>7}  target {dst:>7}  "
+                 f"{'same' if self.digests[name][0] == self.digests[name][1] else 'DIFF'}"
+                 for name, (src, dst) in self.rows.items()]
+        lines.append(f"blobs      source {self.blobs[0]:>7}  verified {self.blobs[1]:>5}")
+        lines.append(f"{self.copied_documents} documents copied, "
+                     f"{self.merged_persons} persons merged by ID number")
+        lines += [f"PROBLEM: {p}" for p in self.problems]
+        lines.append("migration verified" if self.ok else "migration NOT verified")
+        return "\n".join(lines)
+
+
+def upgrade_catalog(settings: Settings) -> list[int]:
+    """Bring the configured catalog to the newest schema version; the versions applied."""
+    if is_scaled(settings):
+        from digitize.scale.pgcatalog import PgCatalog
+
+        pg = PgCatalog(settings.scale_database_url)
+        applied, catalog = pg.applied, pg
+    else:
+        catalog = Catalog(settings.catalog)
+        applied = upgrade_sqlite(catalog)
+    catalog.close()
+    return applied
+
+
+def _open_source(home: Path) -> sqlite3.Connection:
+    path = home / "catalog.sqlite3"
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist; give the embedded home folder")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def migrate_home(source: Path, settings: Settings) -> MigrationReport:
+    """Copy an embedded home's catalog and blobs into the scaled deployment, verified.
+
+    Raises:
+        ConfigError: the settings do not name a scaled deployment, or no catalog.
+        StorageError: a source blob does not match its name (nothing is copied then).
+    """
+    if not is_scaled(settings):
+        raise ConfigError("migrate moves into the scaled deployment; set scale_mode = "
+                          "scaled and scale_database_url in the settings used")
+    src = _open_source(source)
+    b = open_backends(settings)
+    report = MigrationReport()
+    try:
+        report.blobs = _copy_blobs(LocalBlobStore(source / "repository"), b.blobs)
+        with b.catalog.transaction() as db:
+            report.copied_documents = _copy_documents(src, db)
+            person_ids = _copy_persons(src, db, report)
+            _copy_links(src, db, person_ids)
+            _copy_others(src, db)
+        _verify(src, b.catalog.db, report)
+    finally:
+        src.close()
+        b.close()
+    log.info("migrated %d documents, %d blobs", report.copied_documents, report.blobs[0])
+    return report
+
+
+def _copy_blobs(source: LocalBlobStore, target: BlobStore) -> tuple[int, int]:
+    keys = list(source.keys())
+    for sha, suffix in keys:
+        if not target.exists(sha, suffix) and target.put(
+            source.get(sha, suffix), suffix
+        ) != sha:
+            raise StorageError(f"blob {sha[:12]}{suffix} changed while copied")
+    verified = sum(1 for sha, suffix in keys if target.get(sha, suffix) is not None)
+    return len(keys), verified
+
+
+def _columns(src: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in src.execute(f"PRAGMA table_info({table})")]
+
+
+def _insert(db: Any, table: str, columns: list[str] | tuple[str, ...],
+            values: Any) -> int:
+    marks = ",".join("?" * len(columns))
+    cur = db.execute(f"INSERT OR IGNORE INTO {table} ({','.join(columns)})"
+                     f" VALUES ({marks})", tuple(values))
+    return int(cur.rowcount)
+
+
+def _tables(src: sqlite3.Connection) -> list[str]:
+    """The source's tables in creation order (parents first), without FTS internals."""
+    rows = src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                       " ORDER BY rowid").fetchall()
+    shadows = {f"{r[0]}_{s}" for r in rows if "VIRTUAL" in (r[1] or "").upper()
+               for s in ("data", "idx", "content", "docsize", "config")}
+    return [r[0] for r in rows if r[0] not in shadows and r[0] not in ("meta", "jobs")
+            and not r[0].startswith("sqlite_")]
+
+
+def _rows(src: sqlite3.Connection, table: str, where: str = "",
+          params: tuple[Any, ...] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cols = _columns(src, table)
+    rows = src.execute(f"SELECT {','.join(cols)} FROM {table} {where}", params)
+    return cols, [tuple(r) for r in rows]
+
+
+def _copy_documents(src: sqlite3.Connection, db: Any) -> int:
+    """Documents new to the target, with every row of every table that names them."""
+    copied = 0
+    per_document = [t for t in _tables(src)
+                    if t not in ("documents", "links") and t not in _identity()
+                    and "document_id" in _columns(src, t)]
+    cols, docs = _rows(src, "documents", "ORDER BY id")
+    for doc in docs:
+        if not _insert(db, "documents", cols, doc):
+            continue  # already in the target (an earlier run, or the same bytes)
+        copied += 1
+        for table in per_document:
+            tcols, rows = _rows(src, table, "WHERE document_id = ?", (doc[0],))
+            for row in rows:
+                db.execute(f"INSERT INTO {table} ({','.join(tcols)})"
+                           f" VALUES ({','.join('?' * len(tcols))})", row)
+    return copied
+
+
+def _copy_others(src: sqlite3.Connection, db: Any) -> None:
+    """Rows of the other tables (events, dossiers, ...) that the target lacks.
+
+    Rows with a database-assigned id get the target's id; one with the same values
+    already there is not copied again.
+    """
+    for table in _tables(src):
+        cols = _columns(src, table)
+        if table in ("documents", "persons", "links") or (
+            "document_id" in cols and table not in _identity()
+        ):
+            continue
+        if table not in _identity():
+            for row in _rows(src, table)[1]:
+                _insert(db, table, cols, row)
+            continue
+        cols = [c for c in cols if c != "id"]
+        same = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in cols)
+        for row in _rows(src, table, "ORDER BY id")[1]:
+            values = row[1:]  # id is the first column of these tables
+            if db.execute(f"SELECT 1 FROM {table} WHERE {same} LIMIT 1",
+                          values).fetchone() is None:
+                db.execute(f"INSERT INTO {table} ({','.join(cols)})"
+                           f" VALUES ({','.join('?' * len(cols))})", values)
+
+
+def _copy_persons(src: sqlite3.Connection, db: Any, report: MigrationReport) -> dict:
+    """Persons new to the target; a known ID number maps to the target's person."""
+    ids = {}
+    for person in src.execute("SELECT * FROM persons ORDER BY id"):
+        found = db.execute("SELECT id FROM persons WHERE id_number = ?",
+                           (person["id_number"],)).fetchone()
+        if found is None:
+            cur = db.execute(
+                f"INSERT INTO persons ({','.join(_PERSON_COLUMNS)})"
+                f" VALUES ({','.join('?' * len(_PERSON_COLUMNS))})",
+                tuple(person[c] for c in _PERSON_COLUMNS))
+            ids[person["id"]] = cur.lastrowid
+        else:
+            ids[person["id"]] = found[0]
+            report.merged_persons += 1
+    return ids
+
+
+def _copy_links(src: sqlite3.Connection, db: Any, person_ids: dict) -> None:
+    for link in src.execute("SELECT * FROM links"):
+        _insert(db, "links", ("person_id", "document_id", "paper_type"),
+                (person_ids[link["person_id"]], link["document_id"], link["paper_type"]))
+
+
+def _identity() -> frozenset[str]:
+    from digitize.scale.schema import identity_tables
+
+    return identity_tables()
+
+
+def _digest(rows: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()
+
+
+def _dump(rows: Any) -> list[str]:
+    return [json.dumps(list(r), ensure_ascii=False, default=str) for r in rows]
+
+
+def _table_rows(src: sqlite3.Connection, target: Any, table: str,
+                doc_ids: list[str]) -> tuple[list[str], list[str]]:
+    """A table's rows as JSON lines, source and target, without surrogate ids."""
+    cols = [c for c in _columns(src, table) if not (c == "id" and table in _identity())]
+    sql = f"SELECT {','.join(cols)} FROM {table}"
+    if table == "links":  # person ids differ: compare by ID number
+        sql = ("SELECT p.id_number, l.document_id, l.paper_type FROM links l"
+               " JOIN persons p ON p.id = l.person_id")
+    key = "id" if table == "documents" else "document_id" if "document_id" in cols else ""
+    where = ""
+    if key:
+        where = f" WHERE {'l.' if table == 'links' else ''}{key} = ANY(?)"
+    source = _dump(src.execute(sql))
+    target_rows = target.execute(sql + where, (doc_ids,) if key else ()).fetchall()
+    return source, _dump(target_rows)
+
+
+def _verify(src: sqlite3.Connection, target: Any, report: MigrationReport) -> None:
+    """Every source row must be in the target with the same bytes: counts and SHA-256.
+
+    Persons already in the target (merged by ID number) keep the target's row.
+    """
+    doc_ids = [r[0] for r in src.execute("SELECT id FROM documents")]
+    for table in _tables(src):
+        source, target_rows = _table_rows(src, target, table, doc_ids)
+        available = Counter(target_rows)
+        found = []
+        for row in source:
+            if available[row] > 0:
+                available[row] -= 1
+                found.append(row)
+        report.rows[table] = (len(source), len(found))
+        report.digests[table] = (_digest(source), _digest(found))
+        missing = len(source) - len(found)
+        if missing and not (table == "persons" and missing <= report.merged_persons):
+            report.problems.append(f"{table}: {missing} source rows not in the target")
