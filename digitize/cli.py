@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from digitize.batch.commands import BATCH_COMMANDS, add_batch_parsers
 from digitize.config import Settings, load_settings
 from digitize.errors import DigitizeError
 from digitize.logs import configure_logging
 from digitize.scale.commands import add_scale_parsers, scaled_handler
 from digitize.sign.commands import (
     add_signing_parsers,
-    run_reprocess,
     run_signatures,
     run_verify,
     run_versions,
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", parents=[common], help="one document")
     p.add_argument("document")
     add_signing_parsers(sub, common)
+    add_batch_parsers(sub, common)
     sub.add_parser("keys", parents=[common], help="create the development signing key")
     p = sub.add_parser("demo", parents=[common], help="generate samples and run them")
     p.add_argument("--seed", type=int, default=7)
@@ -200,7 +201,11 @@ def _cmd_signatures(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    return run_reprocess(args, settings, _print)
+    return BATCH_COMMANDS["reprocess"](args, settings, _print)
+
+
+def _cmd_batch(args: argparse.Namespace, settings: Settings) -> int:
+    return BATCH_COMMANDS[args.command](args, settings, _print)
 
 
 def _cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
@@ -296,6 +301,11 @@ _COMMANDS = {
     "verify": _cmd_verify,
     "signatures": _cmd_signatures,
     "reprocess": _cmd_reprocess,
+    "reindex": _cmd_batch,
+    "check": _cmd_batch,
+    "export": _cmd_batch,
+    "import": _cmd_batch,
+    "report": _cmd_batch,
     "versions": _cmd_versions,
     "keys": _cmd_keys,
     "demo": _cmd_demo,

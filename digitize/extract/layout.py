@@ -161,7 +161,7 @@ _ALL_MARKERS = [*_TITLES.items(), *_MARKERS.items()]
 _FUZZY_MIN_CHARS = 12  # shorter markers must appear exactly
 _MRZ_LIKE = re.compile(r"<<|[<«]{2}|^[I1l]D[VW]NM|^IDVN", re.IGNORECASE)
 _MIN_COLUMN_WORDS = 5
-_GLUED = re.compile(r"^(\w{2,}:)(\w.*)$")
+_GLUED = re.compile(r"^(\S*[^\W\d_]:)(\w.*)$")  # `tính/Sex:NỮ`, not `10:30`
 _GAP_HEIGHTS = 3.0  # a column gap is at least this many word heights wide
 
 
@@ -169,7 +169,7 @@ def page_lines(page: PageEvidence) -> list[Line]:
     """Lines from Tesseract's words (with boxes) or, lacking words, from the text."""
     if not page.words:
         rows = [
-            re.sub(r"(\w{2,}:)(?=\w)", r"\1 ", row) for row in page.text.splitlines()
+            re.sub(r"([^\W\d_]:)(?=\w)", r"\1 ", row) for row in page.text.splitlines()
         ]
         return [Line(row.split()) for row in rows if row.split()]
     return lines_of(page.words)

@@ -184,6 +184,28 @@ def cross_check_sides(front: Paper, back: Paper) -> None:
                 field.checks_failed.append("front.vs.back")
                 field.confidence = min(field.confidence, _DISAGREED_CONF)
                 paper.warnings.append(f"{name}: front and back disagree")
+    _fill_failed_from_other_side(front, back)
+
+
+def _fill_failed_from_other_side(front: Paper, back: Paper) -> None:
+    """A value that failed its own checks takes the other side's verified one.
+
+    Only once the two sides agree on some field: then they are one card, and a
+    misaligned MRZ line on the back says nothing against the QR on the front.
+    """
+    agreed = any("front.vs.back" in f.checks_passed for f in front.fields.values())
+    if not agreed:
+        return
+    for name in sorted(front.fields.keys() & back.fields.keys()):
+        for failed, good in ((front, back), (back, front)):
+            field, other = failed.fields[name], good.fields[name]
+            if is_hard_failure(field.checks_failed) and other.verified:
+                failed.fields[name] = replace(
+                    other,
+                    checks_passed=[*other.checks_passed, "other_side"],
+                    checks_failed=[],
+                )
+                failed.warnings.append(f"{name}: own reading failed, other side's kept")
 
 
 def _settle_marks(a: Field, b: Field) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Levenshtein
+
 from digitize.extract.dates import parse_yymmdd
 from digitize.extract.lexicon import is_known_folded
 from digitize.extract.names import fold_mrz_name
@@ -40,6 +42,7 @@ _NAME_LOOKALIKES = {
     "T": "I", "I": "TL", "L": "I", "O": "DQ", "D": "O",
     "H": "N", "N": "HM", "M": "N", "U": "V", "V": "U",
 }  # fmt: skip
+_PIN_AT_END = re.compile(r"([0-9]{12})<{1,3}([0-9])<*$")
 _Q_WITHOUT_U = re.compile(r"QO|OQ(?!U)")  # Vietnamese writes Q only before U
 _FILLER_LOOKALIKES = "«\u2039(KC[{£"
 # Digits OCR-B digits are mistaken for, tried one at a time against a check digit.
@@ -194,11 +197,33 @@ def fit_td1_lines(lines: list[str]) -> list[str] | None:
     line1 = _align_line1(cleaned[0])
     if line1 is None:
         return None
-    line1 = _fit_fillers(line1, 27, 2)
+    line1 = _rebuild_line1(line1) or _fit_fillers(line1, 27, 2)
     line2 = _fit_fillers(cleaned[1], 18, 11)
     line3 = cleaned[2] if len(cleaned) > 2 else ""
     end = line3.find("<<<")  # names hold `<<` and `<` but never three in a row
     return [line1, line2, _pad(line3[:end] if end >= 0 else line3)]
+
+
+def _rebuild_line1(line: str) -> str | None:
+    """Line 1 rebuilt from its full PIN when a character slipped in or out before it.
+
+    The PIN with its own check digit at the end of the line, and its last nine
+    digits with their check digit standing before it as the document number (one
+    character off at most), fix every position of line 1. None unless the line is
+    misaligned and both hold.
+    """
+    if len(line) == _WIDTH and _passes([line], 0, slice(15, 27), 29):
+        return None
+    found = _PIN_AT_END.search(line)
+    if not found:
+        return None
+    pin, check = found.groups()
+    docno = pin[3:]
+    expected = docno + check_digit(docno)
+    between = line[5 : found.start()]  # the document number as read, one slip off
+    if check_digit(pin) != check or Levenshtein.distance(between, expected) > 1:
+        return None
+    return f"IDVNM{expected}{pin}<<{check}"
 
 
 def _align_line1(line: str) -> str | None:
@@ -327,7 +352,8 @@ def _read_fields(lines: tuple[str, str, str], repairs: int) -> MrzData:
     checks["mrz.check.composite"] = _composite_ok(list(lines))
     checks["mrz.docno_vs_pin"] = line1[5:14] == pin[3:]
     expiry = parse_yymmdd(line2[8:14], 2000)
-    century = _birth_century(pin, line2[0:2], expiry)
+    pin_ok = checks["mrz.check.pin"] or checks["mrz.check.docno"]
+    century = _birth_century(pin if pin_ok else "", line2[0:2], expiry)
     return MrzData(
         lines=lines,
         document_number=line1[5:14],
@@ -347,10 +373,11 @@ def _birth_century(pin: str, yy: str, expiry: str | None) -> int:
     """Century of the birth year: from PIN digit 4 when it gives 1900 or 2000.
 
     A PIN that says 2100 or later cannot belong to a living holder (the reference
-    example `123456789012` does): then the latest century putting the birth before
-    the expiry date wins, and the PIN/birth-year check flags the disagreement.
+    example `123456789012` does), and one whose check digits fail (given as "") may
+    be shifted: then the latest century putting the birth before the expiry date
+    wins, and the PIN/birth-year check flags any disagreement.
     """
-    if pin[3].isdigit() and int(pin[3]) < 4:
+    if len(pin) > 3 and pin[3].isdigit() and int(pin[3]) < 4:
         return 1900 + 100 * (int(pin[3]) // 2)
     if expiry and yy.isdigit() and 2000 + int(yy) < int(expiry[:4]):
         return 2000

@@ -203,3 +203,34 @@ def test_name_line_slips(name_line, name):
     assert mrz is not None
     assert mrz.name == name
     assert mrz.repairs == 0  # the checked lines were read right
+
+
+SHIFTED = compose_td1(
+    id_number="042076804214",
+    dob_yymmdd="761117",
+    sex="M",
+    expiry_yymmdd="361117",
+    name_mrz="THAI<<CONG<KHANH",
+)
+
+
+@pytest.mark.parametrize(
+    "line1",
+    [
+        SHIFTED[0][:7] + "8" + SHIFTED[0][7:],  # a character slipped into the docno
+        SHIFTED[0][:7] + SHIFTED[0][8:],  # one dropped from it
+    ],
+)
+def test_line1_rebuilt_from_its_checked_pin(line1):
+    mrz = parse_td1([line1, SHIFTED[1], SHIFTED[2]])
+    assert mrz.pin == "042076804214"
+    assert mrz.checks_failed == ()
+    assert mrz.repairs > 0  # verified, but as a repaired MRZ
+
+
+def test_failed_pin_does_not_set_the_birth_century():
+    line1 = SHIFTED[0][:18] + "2" + SHIFTED[0][19:]  # PIN digit 4 read as 2 (2000s)
+    line1 = line1[:5] + "5" + line1[6:]  # and the docno wrong too: nothing repairs
+    mrz = parse_td1([line1, SHIFTED[1], SHIFTED[2]])
+    assert "mrz.check.pin" in mrz.checks_failed
+    assert mrz.date_of_birth == "1976-11-17"  # before the 2036 expiry, not 2076
