@@ -234,8 +234,9 @@ class Claim:
     """Seen only recently: a damaged PDF is left to finish, not repaired."""
 
     def discard(self) -> None:
-        """Remove the private copy and any twin made from it."""
-        for path in self.copy.parent.glob(glob.escape(self.copy.name) + "*"):
+        """Remove the private copy and any twin made from it (`<copy>.repaired.pdf`)."""
+        self.copy.unlink(missing_ok=True)
+        for path in self.copy.parent.glob(glob.escape(self.copy.name) + ".*"):
             path.unlink(missing_ok=True)
 
 
