@@ -171,7 +171,7 @@ def select_documents(catalog: Catalog, selection: Selection) -> list[str]:
     """Ids of the selected documents, oldest first."""
     where, params = _where(selection)
     rows = catalog.db.execute(
-        f"SELECT d.id FROM documents d{where} ORDER BY d.created_at, d.id", params
+        f"SELECT d.id FROM documents d{where} ORDER BY d.created_at, d.rowid", params
     )
     return [row[0] for row in rows]
 

@@ -45,7 +45,7 @@ def dossier_keys(catalog: Catalog, ids: list[str]) -> list[str]:
         marks = ",".join("?" * len(part))
         for row in catalog.db.execute(
             f"SELECT unit, dossier FROM documents WHERE id IN ({marks})"
-            " ORDER BY created_at, id",
+            " ORDER BY created_at, rowid",
             part,
         ):
             keys[f"{row[0]}/{row[1]}"] = None
