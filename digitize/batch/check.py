@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _REPROCESS = "digitize reprocess --document {id}"
 _RESTORE = "restore {path} from a backup (the scan as received cannot be made again)"
+_RESTORE_OLD = "restore {path} from a backup (an old version cannot be made again)"
 # Rows of these tables must belong to a document in `documents`.
 _CHILD_TABLES = ("pages", "fields", "links", "versions", "dossier_papers")
 
@@ -73,8 +74,8 @@ def _blobs(catalog: Catalog, doc: sqlite3.Row, settings: Settings) -> list[Probl
     ):
         old = f"version {row[0]} (superseded)"
         if row[1]:
-            wanted.append((f"{old} derivative", row[1], ".unsigned.pdf", _RESTORE))
-        wanted.append((f"{old} signed file", row[2], ".signed.pdf", _RESTORE))
+            wanted.append((f"{old} derivative", row[1], ".unsigned.pdf", _RESTORE_OLD))
+        wanted.append((f"{old} signed file", row[2], ".signed.pdf", _RESTORE_OLD))
     problems, seen = [], set()
     for what, sha, suffix, fix in wanted:
         path = blob_path(settings.repository, sha, suffix)

@@ -241,7 +241,7 @@ def test_check_finds_a_corrupted_and_a_missing_blob(cli, settings, catalog, repo
     assert code == 8
     assert f"{repo[2]}  scan as received does not match its hash" in out
     assert "restore" in out and "from a backup" in out
-    assert f"derivative is missing" in out
+    assert "derivative is missing" in out
     assert f"fix: digitize reprocess --document {repo[2]}" in out
     assert "check: 3 done, 1 failed" in out
 
