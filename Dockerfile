@@ -12,10 +12,14 @@ COPY pyproject.toml README.md ./
 COPY digitize ./digitize
 COPY config ./config
 COPY samples ./samples
-RUN pip install --no-cache-dir .
+# One image, any role: `watch` (ingest node), `worker` (OCR, signing, indexing queues),
+# `serve` (counter service), `migrate`; deploy/compose.yaml wires them.
+RUN pip install --no-cache-dir ".[scale]"
 
 ENV DIGITIZE_HOME=/data \
-    DIGITIZE_CONFIG=/app/config/digitize.toml
+    DIGITIZE_CONFIG=/app/config/digitize.toml \
+    OMP_THREAD_LIMIT=1
+EXPOSE 8080
 VOLUME ["/data"]
 ENTRYPOINT ["digitize"]
 CMD ["watch"]

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd tesseract-ocr-eng
           poppler-utils qpdf fonts-dejavu-core python3-venv softhsm2 opensc
           fonts-liberation2 fonts-noto-core  # these two: varied bench pages
-          chromium)  # the counter page's browser test (Playwright drives it)
+          chromium  # the counter page's browser test (Playwright drives it)
+          postgresql postgresql-contrib redis-server)  # scaled-mode tests (tests/scale)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -28,6 +29,6 @@ fi
 stamp=.venv/.digitize-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,scale]"
   touch "$stamp"
 fi

@@ -106,10 +106,10 @@ def migrate_home(source: Path, settings: Settings) -> MigrationReport:
     try:
         report.blobs = _copy_blobs(LocalBlobStore(source / "repository"), b.blobs)
         with b.catalog.transaction() as db:
-            report.copied_documents = _copy_documents(src, db)
+            new_docs = _copy_documents(src, db)
             person_ids = _copy_persons(src, db, report)
-            _copy_links(src, db, person_ids)
-            _copy_others(src, db)
+            _copy_rows(src, db, new_docs, person_ids)
+        report.copied_documents = len(new_docs)
         _verify(src, b.catalog.db, report)
     finally:
         src.close()
@@ -158,49 +158,48 @@ def _rows(src: sqlite3.Connection, table: str, where: str = "",
     return cols, [tuple(r) for r in rows]
 
 
-def _copy_documents(src: sqlite3.Connection, db: Any) -> int:
-    """Documents new to the target, with every row of every table that names them."""
-    copied = 0
-    per_document = [t for t in _tables(src)
-                    if t not in ("documents", "links") and t not in _identity()
-                    and "document_id" in _columns(src, t)]
+def _copy_documents(src: sqlite3.Connection, db: Any) -> set[str]:
+    """Documents new to the target; their ids."""
+    new = set()
     cols, docs = _rows(src, "documents", "ORDER BY id")
     for doc in docs:
-        if not _insert(db, "documents", cols, doc):
-            continue  # already in the target (an earlier run, or the same bytes)
-        copied += 1
-        for table in per_document:
-            tcols, rows = _rows(src, table, "WHERE document_id = ?", (doc[0],))
-            for row in rows:
-                db.execute(f"INSERT INTO {table} ({','.join(tcols)})"
-                           f" VALUES ({','.join('?' * len(tcols))})", row)
-    return copied
+        if _insert(db, "documents", cols, doc):
+            new.add(doc[0])  # else already there (an earlier run, or the same bytes)
+    return new
 
 
-def _copy_others(src: sqlite3.Connection, db: Any) -> None:
-    """Rows of the other tables (events, dossiers, ...) that the target lacks.
+def _copy_rows(src: sqlite3.Connection, db: Any, new_docs: set[str],
+               person_ids: dict[int, int]) -> None:
+    """Every other table, parents first, person ids mapped to the target's.
 
-    Rows with a database-assigned id get the target's id; one with the same values
-    already there is not copied again.
+    Rows naming a document are copied with new documents only; rows whose id the
+    database assigns get the target's id, unless the same values are already there.
     """
     for table in _tables(src):
-        cols = _columns(src, table)
-        if table in ("documents", "persons", "links") or (
-            "document_id" in cols and table not in _identity()
-        ):
+        if table in ("documents", "persons"):
             continue
-        if table not in _identity():
-            for row in _rows(src, table)[1]:
-                _insert(db, table, cols, row)
-            continue
-        cols = [c for c in cols if c != "id"]
-        same = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in cols)
-        for row in _rows(src, table, "ORDER BY id")[1]:
-            values = row[1:]  # id is the first column of these tables
-            if db.execute(f"SELECT 1 FROM {table} WHERE {same} LIMIT 1",
-                          values).fetchone() is None:
-                db.execute(f"INSERT INTO {table} ({','.join(cols)})"
-                           f" VALUES ({','.join('?' * len(cols))})", values)
+        cols, rows = _rows(src, table)
+        identity = table in _identity() and cols[0] == "id"
+        if identity:
+            cols, rows = cols[1:], [r[1:] for r in rows]
+        for row in rows:
+            values = dict(zip(cols, row, strict=True))
+            if values.get("document_id") not in (None, *new_docs):
+                continue
+            if "person_id" in values:
+                values["person_id"] = person_ids[values["person_id"]]
+            if identity:
+                _insert_new(db, table, values)
+            else:
+                _insert(db, table, list(values), list(values.values()))
+
+
+def _insert_new(db: Any, table: str, values: dict[str, Any]) -> None:
+    same = " AND ".join(f"{c} IS NOT DISTINCT FROM ?" for c in values)
+    if db.execute(f"SELECT 1 FROM {table} WHERE {same} LIMIT 1",
+                  tuple(values.values())).fetchone() is None:
+        db.execute(f"INSERT INTO {table} ({','.join(values)})"
+                   f" VALUES ({','.join('?' * len(values))})", tuple(values.values()))
 
 
 def _copy_persons(src: sqlite3.Connection, db: Any, report: MigrationReport) -> dict:
@@ -221,12 +220,6 @@ def _copy_persons(src: sqlite3.Connection, db: Any, report: MigrationReport) -> 
     return ids
 
 
-def _copy_links(src: sqlite3.Connection, db: Any, person_ids: dict) -> None:
-    for link in src.execute("SELECT * FROM links"):
-        _insert(db, "links", ("person_id", "document_id", "paper_type"),
-                (person_ids[link["person_id"]], link["document_id"], link["paper_type"]))
-
-
 def _identity() -> frozenset[str]:
     from digitize.scale.schema import identity_tables
 
@@ -245,14 +238,12 @@ def _table_rows(src: sqlite3.Connection, target: Any, table: str,
                 doc_ids: list[str]) -> tuple[list[str], list[str]]:
     """A table's rows as JSON lines, source and target, without surrogate ids."""
     cols = [c for c in _columns(src, table) if not (c == "id" and table in _identity())]
-    sql = f"SELECT {','.join(cols)} FROM {table}"
-    if table == "links":  # person ids differ: compare by ID number
-        sql = ("SELECT p.id_number, l.document_id, l.paper_type FROM links l"
-               " JOIN persons p ON p.id = l.person_id")
+    # Person ids differ between the catalogs: compare the person's ID number instead.
+    exprs = [f"(SELECT p.id_number FROM persons p WHERE p.id = t.{c})"
+             if c == "person_id" else f"t.{c}" for c in cols]
+    sql = f"SELECT {','.join(exprs)} FROM {table} t"
     key = "id" if table == "documents" else "document_id" if "document_id" in cols else ""
-    where = ""
-    if key:
-        where = f" WHERE {'l.' if table == 'links' else ''}{key} = ANY(?)"
+    where = f" WHERE t.{key} = ANY(?) OR t.{key} IS NULL" if key else ""
     source = _dump(src.execute(sql))
     target_rows = target.execute(sql + where, (doc_ids,) if key else ()).fetchall()
     return source, _dump(target_rows)
