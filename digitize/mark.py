@@ -32,6 +32,7 @@ _MARGIN_PT = 6.0
 _TEXT_PT = 9.0
 _LEADING_PT = 13.0
 _FONT_NAME = "DigitizeMarkSerif"
+_ADDRESS_CHARS = set("0123456789abcdefghijklmnopqrstuvwxyz:/._-")
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,10 @@ class _EmbeddedFont:
 
 
 def _font_object(pdf: pikepdf.Pdf, text: str) -> _EmbeddedFont:
+    # The record id varies per document: subsetting for every character a record
+    # address may hold keeps the (costly) subset cached across documents.
     data, gids, widths = _subset_font(
-        str(find_font("serif")), "".join(sorted(set(text)))
+        str(find_font("serif")), "".join(sorted(set(text) | _ADDRESS_CHARS))
     )
     font_file = pikepdf.Stream(pdf, zlib.compress(data))
     font_file.Filter = pikepdf.Name.FlateDecode
