@@ -196,6 +196,8 @@ def _take_paper(
     manifest.paper_types[name] = kind
 
 
+# LIMITATION: a manifest is applied once its folder holds no scan -> while staff keep
+# adding files to a dossier its manifest waits; a manifest dropped later replaces it.
 def is_dossier_empty(folder: Path) -> bool:
     """True when no scan is left in the folder (only the manifest and ignored names)."""
     try:

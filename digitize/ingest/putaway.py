@@ -60,6 +60,9 @@ def move_file(
         if err.errno != errno.EXDEV:
             raise
         if not plain:
+            # LIMITATION: a link, FIFO or device on another file system than the
+            # quarantine cannot be moved unopened -> it stays in the inbox, its reason
+            # file in quarantine says so, and it is not looked at again.
             return _LEFT
         _copy_across(source, target)
         source.unlink()

@@ -79,7 +79,7 @@ def remove_orphans(paths: list[Path], catalog: Catalog) -> int:
     """Delete repository files that no catalog row refers to; return how many."""
     removed = 0
     for path in paths:
-        # A worker killed while writing leaves `.tmp-<name>.<random>` (store.write_blob).
+        # A worker killed mid-write leaves `.tmp-<name>.<random>` (store.write_blob).
         for half in path.parent.glob(f".tmp-{glob.escape(path.name)}.*"):
             half.unlink(missing_ok=True)
         sha = path.name.split(".", 1)[0]

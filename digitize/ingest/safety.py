@@ -44,6 +44,8 @@ def refusal(st: os.stat_result) -> InputError | None:
             f"a {kind} is not a scan and is refused; remove it from the inbox",
             code="input.not_regular",
         )
+    # LIMITATION: where the other name of a hard link lies cannot be told -> every
+    # file with more than one link is refused, even when both names are in the inbox.
     if st.st_nlink > 1:
         return InputError(
             f"the file has {st.st_nlink} hard links: another name for it may lie "

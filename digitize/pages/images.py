@@ -134,6 +134,8 @@ def _old_style_jpeg(frame: Image.Image) -> Image.Image | None:
     if not isinstance(frame, TiffImagePlugin.TiffImageFile):
         return None
     tags = frame.tag_v2
+    # LIMITATION: old-style JPEG with strip tables and no JPEGInterchangeFormat is not
+    # rebuilt -> if libtiff refuses it too, the file is quarantined as damaged_image.
     if tags.get(259) != 6 or 513 not in tags or 514 not in tags:
         return None
     # Pillow drops its file handle after a failed decode: read from the file again.

@@ -199,6 +199,9 @@ def iter_pdf_pages(
     path: Path, dpi: int, max_pixels: int, text_pages: frozenset[int]
 ) -> Iterator[PageImage]:
     """Render one page at a time, so memory does not grow with the page count."""
+    # LIMITATION: PDFium runs in-process, without the time limit external tools get ->
+    # a page that hangs it holds the PDFium lock until restart: other PDFs wait (the
+    # watcher stays alive, image scans go on); `digitize status` shows it in progress.
     with _PDFIUM:
         document = pdfium.PdfDocument(str(path))
     try:

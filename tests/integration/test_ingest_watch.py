@@ -24,11 +24,14 @@ from digitize.ingest import Watcher, read_status
 from digitize.ingest import claim as claim_module
 from digitize.ingest import worker as worker_module
 from digitize.keys import ensure_signing_key
+from digitize.ledger import ACTIVE, FINAL
 from digitize.query import search_text
 from digitize.store import Catalog
+from digitize.tools import tesseract as tesseract_tool
 from tests.fixtures import badinputs as bad
 
 pytestmark = pytest.mark.slow
+ALL_STATES = (*ACTIVE, *FINAL)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +71,7 @@ def _until(watcher: Watcher, done, timeout_s: float = 30.0) -> None:
 
 
 def _states(watcher: Watcher) -> list[str]:
-    return [e.state for e in watcher.ledger.entries(*worker_module._FOLDER_OF, "seen",
-            "queued", "working", "retry", "moving", "quarantined", "vanished")]  # fmt: skip
+    return [e.state for e in watcher.ledger.entries(*ALL_STATES)]
 
 
 def test_young_file_that_does_not_parse_yet_is_retried_then_taken(env):
@@ -232,7 +234,8 @@ if mkdir "{state}/hung" 2>/dev/null; then
     sleep 300
 fi
 cat > /dev/null
-printf 'level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\tleft\\ttop\\twidth\\theight\\tconf\\ttext\\n'
+printf 'level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\t'
+printf 'left\\ttop\\twidth\\theight\\tconf\\ttext\\n'
 """
 
 
@@ -244,7 +247,18 @@ def _dead(pid: int) -> bool:
     return status.split(") ")[1].startswith(("Z", "X"))
 
 
-def test_a_tool_that_hangs_is_killed_with_its_process_group(env, tmp_path, monkeypatch):
+@pytest.fixture
+def cli_engine():
+    """Tesseract as a program (not the in-process engines): the tool under test."""
+    previous = tesseract_tool.engine_name()
+    tesseract_tool.use_engine("cli")
+    yield
+    tesseract_tool.use_engine(previous)
+
+
+def test_a_tool_that_hangs_is_killed_with_its_process_group(
+    env, tmp_path, monkeypatch, cli_engine
+):
     settings, inbox, catalog = env
     state = tmp_path / "fake"
     state.mkdir()

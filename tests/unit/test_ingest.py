@@ -24,8 +24,9 @@ from tests.factories import ocr_page_from_lines
 
 @pytest.mark.parametrize(
     "name",
-    ["scan.pdf.part", "a.tmp", "b.filepart", "c.crdownload", "~$form.docx", ".hidden.pdf",
-     "Thumbs.db", ".DS_Store", "desktop.ini", "x.pdf.reason.json", "~lock.x.odt#"],
+    ["scan.pdf.part", "a.tmp", "b.filepart", "c.crdownload", "~$form.docx",
+     ".hidden.pdf", "Thumbs.db", ".DS_Store", "desktop.ini", "x.pdf.reason.json",
+     "~lock.x.odt#"],
 )  # fmt: skip
 def test_temporary_and_system_names_are_ignored(name):
     assert is_ignored(name)
@@ -72,7 +73,7 @@ def test_scan_skips_dot_folders_and_temporary_files(settings, catalog, tmp_path)
     assert [p.relative_to(inbox).as_posix() for p in found] == ["u/d/b.pdf"]
 
 
-# --- ledger ----------------------------------------------------------------------------
+# --- ledger -------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def test_ledger_stores_raw_non_utf8_names(ledger, tmp_path):
     assert ledger.get(entry.id).path == path
 
 
-# --- claim -------------------------------------------------------------------------------
+# --- claim --------------------------------------------------------------------
 
 
 def _entry(ledger, folder, relative):
@@ -167,7 +168,7 @@ def test_claim_refuses_files_over_max_file_mb(ledger, tmp_path):
     assert err.value.code == "input.too_large"
 
 
-# --- put-away ----------------------------------------------------------------------------
+# --- put-away -----------------------------------------------------------------
 
 
 def test_free_target_never_overwrites(tmp_path):
@@ -232,7 +233,7 @@ def test_move_after_a_crash_between_copy_and_unlink(tmp_path):
     assert not source.exists() and target.read_bytes() == b"scan"
 
 
-# --- reasons, transient errors, orphans ----------------------------------------------------
+# --- reasons, transient errors, orphans ---------------------------------------
 
 
 def test_reason_names_code_stage_tool_message_and_next_step(tmp_path):

@@ -143,3 +143,10 @@ def test_one_watcher_per_home(settings, catalog, tmp_path):
     finally:
         first.close()
     Watcher(inbox, settings, catalog).drain()  # the lock went with the first one
+
+
+def test_hard_link_is_refused_even_with_both_names_inside(inbox):
+    # Pins the LIMITATION in ingest/safety.py: the other name cannot be located.
+    (inbox / "u" / "d" / "a.pdf").write_bytes(b"%PDF")
+    os.link(inbox / "u" / "d" / "a.pdf", inbox / "u" / "d" / "b.pdf")
+    assert _refused(inbox, "u/d/a.pdf") == "input.hard_link"

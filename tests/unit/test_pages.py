@@ -335,3 +335,23 @@ def test_tiny_files_are_not_scans(head, fmt):
     with pytest.raises(InputError) as err:
         sniff_format(head)
     assert err.value.code == "input.unsupported_format"
+
+
+def test_old_style_jpeg_without_interchange_tags_is_quarantined(tmp_path):
+    # Pins the LIMITATION in pages/images.py: no rebuild from strip tables.
+    grey = UPRIGHT.convert("L")
+    data = bad.old_style_jpeg_tiff(grey, interchange=False)
+    path = _write(tmp_path, "ojpeg.tif", data)
+    with pytest.raises(InputError) as err:
+        _pages(path)
+    assert err.value.code == "input.damaged_image"
+
+
+def test_born_digital_text_on_a_rotated_page_is_ocrd(tmp_path):
+    # Pins the LIMITATION in pages/text.py: /Rotate pages do not reuse their text.
+    with pikepdf.open(io.BytesIO(bad.text_pdf(["XOAY 12345"]))) as pdf:
+        pdf.pages[0].Rotate = 90
+        path = tmp_path / "rotated-text.pdf"
+        pdf.save(path)
+    opened, (page,) = _pages(path, dpi=100)
+    assert opened.text_pages == frozenset({1}) and page.words is None
