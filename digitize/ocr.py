@@ -2,10 +2,10 @@
 
 Orientation and skew are decided from the first reading, so an upright page costs one
 recognition and nothing more: Tesseract reads sideways text as vertical lines, which the
-word boxes show (taller than wide, following each other down or up), so a sideways page
-is turned with its words, without reading it again; a page that reads badly gets
-orientation detection (OSD) and, when it was upside down, a second reading; the skew
-comes from the slope of the word lines and is straightened with the words.
+word boxes show (taller than wide), so a page lying turned clockwise is turned back with
+its words, without reading it again; a page that reads badly (one lying the other way,
+or upside down) gets orientation detection (OSD) and a second reading; the skew comes
+from the slope of the word lines and is straightened with the words.
 """
 
 from __future__ import annotations
@@ -55,12 +55,15 @@ def ocr_page(
     ocr_dpi = round(dpi)
     result = _read(image, ocr_dpi, settings)
 
-    # Orientation: free from the word boxes when sideways, OSD when it reads badly.
+    # Orientation: free from the word boxes when sideways, OSD when it reads badly
+    # (Tesseract reads vertical lines downwards: a page lying the other way reads
+    # badly, and OSD then finds it upside down once turned).
     rotation = sideways_turn(result.words)
     if rotation:
         image, result = _turn(image, result, rotation)
-    elif result.mean_conf < settings.osd_below_conf or len(result.words) < 3:
-        image, result, rotation = _second_look(image, result, ocr_dpi, settings)
+    if result.mean_conf < settings.osd_below_conf or len(result.words) < 3:
+        image, result, more = _second_look(image, result, ocr_dpi, settings)
+        rotation = (rotation + more) % 360
         log.debug("page %d: orientation checked, turned %d", index + 1, rotation)
 
     # Skew: from the slope of the word lines; image and words turn together.
