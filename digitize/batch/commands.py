@@ -25,7 +25,7 @@ from digitize.batch import (
     worker_settings,
 )
 from digitize.config import Settings
-from digitize.errors import QueryError
+from digitize.errors import ConfigError, QueryError
 from digitize.progress import progress_bar
 from digitize.store import Catalog
 
@@ -76,6 +76,17 @@ def add_batch_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--pdf", type=Path, help="also write a one-page PDF here")
 
 
+def _embedded_only(settings: Settings) -> None:
+    # LIMITATION: batch commands work on the embedded catalog (SQLite and the local
+    # repository) -> in scaled mode they refuse to run rather than act on the wrong one.
+    if settings.scale_mode != "embedded":
+        raise ConfigError(
+            "batch commands (reprocess, reindex, check, export, import, report) run "
+            'on the embedded catalog; run them with scale.mode = "embedded"',
+            code="config.invalid",
+        )
+
+
 def _selection(args: argparse.Namespace) -> Selection:
     return Selection(
         units=tuple(args.unit),
@@ -115,6 +126,7 @@ def run_reprocess_batch(
     """`digitize reprocess [ID...] [selection]`: new signed versions from the scans."""
     from digitize.batch.work import reprocess_item
 
+    _embedded_only(settings)
     selection = _selection(args)
     if selection.is_everything and not args.all:
         raise QueryError(
@@ -136,6 +148,7 @@ def run_reprocess_batch(
 
 def run_reindex(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize reindex`: a new index swapped in at once, or chosen documents."""
+    _embedded_only(settings)
     from digitize.batch.reindex import build_new, swap_index
     from digitize.batch.work import reindex_item
 
@@ -170,6 +183,7 @@ def run_reindex(args: argparse.Namespace, settings: Settings, show: Show) -> int
 
 def run_check(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize check`: every problem found, each with the command that fixes it."""
+    _embedded_only(settings)
     from digitize.batch.check import check_document, check_orphans, problems_of
 
     selection = _selection(args)
@@ -195,6 +209,7 @@ def run_check(args: argparse.Namespace, settings: Settings, show: Show) -> int:
 
 def run_export(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize export --out DIR [selection]`: one zip per dossier."""
+    _embedded_only(settings)
     from digitize.batch.package import dossier_keys, export_dossier
 
     selection = _selection(args)
@@ -215,6 +230,7 @@ def run_export(args: argparse.Namespace, settings: Settings, show: Show) -> int:
 
 def run_import(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize import ZIP...`: check each package whole, store what is new."""
+    _embedded_only(settings)
     from digitize.batch.package import import_package
 
     items = [str(p.resolve()) for p in args.packages]
@@ -232,6 +248,7 @@ def run_import(args: argparse.Namespace, settings: Settings, show: Show) -> int:
 
 def run_report(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     """`digitize report --quarter YYYY-QN`: table on stdout, CSV and PDF on request."""
+    _embedded_only(settings)
     from digitize.report import build_report, report_csv, report_pdf, report_table
 
     figures = build_report(Catalog(settings.catalog), settings, args.quarter)

@@ -419,3 +419,9 @@ def test_batch_tables_are_additive(settings, catalog, repo):
     with sqlite3.connect(settings.catalog) as db:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     assert {"batch_runs", "batch_items", "documents", LIVE} <= names
+
+
+def test_limitation_batch_commands_refuse_scaled_mode(cli, monkeypatch):
+    monkeypatch.setenv("DIGITIZE_SCALE_MODE", "scaled")
+    code, _ = cli("check")
+    assert code == 2
