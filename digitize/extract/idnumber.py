@@ -61,6 +61,8 @@ def find_number(text: str, length: int) -> str | None:
             mostly_real = count_digits(run) * 4 >= length * 3
             if len(digits) == length and digits.isdigit() and mostly_real:
                 return digits
+            if len(run) == length + 1 and count_digits(run) == length:
+                return re.sub(r"[^0-9]", "", run)  # one stray letter: `0B51166601984`
     return None
 
 

@@ -138,7 +138,9 @@ def _find_loose_pin(parsed: list[_Parsed], used: set[int]) -> PrintedValue | Non
         if number:
             words = _words(row.line, 0, len(row.line.tokens))
             best = max((conf for text, conf in words if number[-4:] in text), default=0)
-            return PrintedValue(number, best * _LOOSE_PENALTY)
+            holding = [w for w in row.line.words if number[-4:] in w.text]
+            boxes = (box_key(holding[-1:]),) if holding else ()
+            return PrintedValue(number, best * _LOOSE_PENALTY, boxes)
     return None
 
 

@@ -206,7 +206,7 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
         iso = parse_date(text)
         return _field(name, iso or "", text, "ocr", conf=conf, checks=_date_checks(iso))
     if name == "sex":
-        sex = _SEXES.get(next(iter(fold(text).split()), ""), "")
+        sex = _read_sex(text)
         checks = (["sex.valid"], []) if sex else ([], ["sex.valid"])
         return _field(name, sex, text, "ocr", conf=conf, checks=checks)
     if name == "nationality":
@@ -217,6 +217,17 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
     if name == "enterprise_code":
         return _ocr_tax_code(text, conf)
     return _field(name, _fix_place(nfc(text)), text, "ocr", conf=conf, checks=([], []))
+
+
+def _read_sex(text: str) -> str:
+    """`M` or `F` from `Nam`/`Nữ` (also `Male`/`Female`), a stray mark before it."""
+    for word in fold(text).split()[:2]:
+        if word in _SEXES:
+            return _SEXES[word]
+        for printed in ("NAM", "NU"):
+            if word.endswith(printed) and len(word) <= len(printed) + 1:
+                return _SEXES[printed]  # `ÑNỮ`: a speck read as a letter
+    return ""
 
 
 def _fix_place(text: str) -> str:

@@ -45,6 +45,13 @@ _WORD_LINE = tuple[int, int, int]
 _BACK_MARKERS = ("NGON TRO", "INDEX FINGER", "BO CONG AN", "PUBLIC SECURITY")
 _BELOW_MARKERS = 25  # caption heights from those captions to the MRZ's last line
 _FEW_WORDS = 12  # fewer words than a card side holds
+_POOR_CONF = 70.0  # mean word confidence of a page read from garbage
+# Turning an upright image back to the page as scanned (`OcrPage.rotation_deg`).
+_UNDO_TURN = {
+    90: Image.Transpose.ROTATE_90,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_270,
+}
 _LOCAL_THRESHOLD = {"thresholding_method": "2"}  # Sauvola (Tesseract 5)
 _WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"}
 
@@ -52,22 +59,44 @@ _WHITELIST = {"tessedit_char_whitelist": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 def collect_evidence(page: OcrPage, image: Image.Image) -> PageEvidence:
     """What extraction reads of one page: its OCR, QR payloads and MRZ lines.
 
-    A page on which OCR found almost nothing is read once more with Sauvola's local
-    threshold: a grey card on white paper can turn into one black block under
-    Tesseract's global Otsu threshold, hiding all its print.
+    A page on which OCR found almost nothing, or nothing it was sure of, is read
+    once more with Sauvola's local threshold: a grey card on white paper can turn
+    into one black block under Tesseract's global Otsu threshold, hiding its print.
+    When such a page was also turned by orientation detection (which guessed from
+    that garbage), the page as scanned is read too, and the best reading wins.
     """
     words, text = page.words, page.text
-    if len(words) < _FEW_WORDS:
-        second = ocr_image(
-            image, lang="vie", dpi=round(page.dpi), config=_LOCAL_THRESHOLD
-        )
-        if len(second.words) > 2 * len(words):
-            words, text = second.words, second.text
-            log.debug("page %d: read again with a local threshold", page.index + 1)
+    if len(words) < _FEW_WORDS or page.mean_conf < _POOR_CONF:
+        words, text, image = _second_look(page, image)
     qr, mrz = read_machine_layers(image, words)
     evidence = PageEvidence(page.index, text, words, qr, mrz)
     evidence.field_reads = reread_fields(image, evidence)
     return evidence
+
+
+def _second_look(
+    page: OcrPage, image: Image.Image
+) -> tuple[list[Word], str, Image.Image]:
+    """The best of the page's reading and local-threshold readings of the page."""
+    images = [image]
+    if page.rotation_deg in _UNDO_TURN:
+        images.append(image.transpose(_UNDO_TURN[page.rotation_deg]))
+    best = (_score(page.words), page.words, page.text, image)
+    for candidate in images:
+        found = ocr_image(
+            candidate, lang="vie", dpi=round(page.dpi), config=_LOCAL_THRESHOLD
+        )
+        score = _score(found.words)
+        if score > 1.5 * best[0]:
+            best = (score, found.words, found.text, candidate)
+    if best[3] is not image or best[1] is not page.words:
+        log.debug("page %d: read again with a local threshold", page.index + 1)
+    return best[1], best[2], best[3]
+
+
+def _score(words: list[Word]) -> float:
+    """Words read with some confidence: many good words beat a few or junk."""
+    return sum(max(0.0, w.conf - 50) for w in words)
 
 
 def read_machine_layers(
