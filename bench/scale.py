@@ -42,8 +42,11 @@ from digitize.scale.tasks import configure, send_step, sweep  # noqa: E402
 from digitize.store import Catalog  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-WORDS = ("giấy khai sinh căn cước công dân hộ khẩu quyền sử dụng đất đăng ký kết hôn "
-         "Nguyễn Trần Lê Phạm Hoàng Đặng Văn Thị Hòa Lễ xã huyện tỉnh Gia Lai").split()
+WORDS = (
+    "giấy", "khai", "sinh", "căn", "cước", "công", "dân", "hộ", "khẩu", "quyền", "sử",
+    "dụng", "đất", "đăng", "ký", "kết", "hôn", "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng",
+    "Đặng", "Văn", "Thị", "Hòa", "Lễ", "xã", "huyện", "tỉnh", "Gia", "Lai",
+)  # fmt: skip
 PAGES_PER_YEAR = 5_000_000
 WORK_HOURS_PER_YEAR = 250 * 8  # one shift on working days
 PEAK_FACTOR = 3.0  # month-end and campaign peaks against the yearly average
@@ -76,8 +79,12 @@ def make_a4_pages(folder: Path, count: int) -> list[Path]:
         image = Image.new("L", (2480, 3508), 255)
         draw = ImageDraw.Draw(image)
         for line in range(40):
-            draw.text((180, 200 + 78 * line), " ".join(rng.choices(WORDS, k=11)),
-                      font=font, fill=0)
+            draw.text(
+                (180, 200 + 78 * line),
+                " ".join(rng.choices(WORDS, k=11)),
+                font=font,
+                fill=0,
+            )
         path = folder / f"a4-{n}.png"
         image.save(path, dpi=(300, 300))
         paths.append(path)
@@ -117,32 +124,59 @@ def run_embedded(files: list[Path], settings) -> float:
     return time.perf_counter() - started
 
 
-def run_scaled(files: list[Path], settings, workers: int, log_dir: Path):
-    """Seconds from the first enqueue to the last document stored; worker RSS."""
+def _wait_stored(b, total: int, started: float) -> None:
+    while b.jobs.counts().get("stored", 0) < total:
+        if time.perf_counter() - started > 600:
+            raise SystemExit(f"jobs stuck: {b.jobs.counts()}")
+        sweep(b)
+        time.sleep(0.02)
+
+
+def run_scaled(files: list[Path], settings, workers: int, log_dir: Path, serial):
+    """Seconds from first enqueue to last document stored, worker peak RSS MB, and
+    seconds per file when the `serial` files go one at a time (latency)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = []
     for n in range(workers):
         with (log_dir / f"w{workers}-{n}.log").open("wb") as log:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "digitize", "worker", "--concurrency", "1",
-                 "--name", f"bench{n}@127.0.0.1"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "digitize",
+                        "worker",
+                        "--concurrency",
+                        "1",
+                        "--name",
+                        f"bench{n}@127.0.0.1",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
     configure(settings)
     b = open_backends(settings)
     try:
         time.sleep(4.0)  # let the workers connect: not part of the pipeline's time
         started = time.perf_counter()
         for path in files:
-            outcome, sha = claim_file(path, b)
+            _, sha = claim_file(path, b)
             send_step("read", sha)
-        while b.jobs.counts().get("stored", 0) < len(files):
-            if time.perf_counter() - started > 600:
-                raise SystemExit(f"jobs stuck: {b.jobs.counts()}")
-            sweep(b)
-            time.sleep(0.05)
+        _wait_stored(b, len(files), started)
         seconds = time.perf_counter() - started
-        rss = [max((_rss_mb(p) for p in _group_pids(proc.pid)), default=0.0)
-               for proc in procs]
+        one_by_one = time.perf_counter()
+        for n, path in enumerate(serial, start=len(files) + 1):
+            _, sha = claim_file(path, b)
+            send_step("read", sha)
+            _wait_stored(b, n, one_by_one)
+        latency = (time.perf_counter() - one_by_one) / max(1, len(serial))
+        rss = [
+            max((_rss_mb(p) for p in _group_pids(proc.pid)), default=0.0)
+            for proc in procs
+        ]
     finally:
         b.close()
         for proc in procs:
@@ -152,11 +186,13 @@ def run_scaled(files: list[Path], settings, workers: int, log_dir: Path):
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-    return seconds, max(rss)
+    return seconds, max(rss), latency
 
 
 def _scaled_settings(base, pg, redis, seaweed, n: int):
-    os.environ["DIGITIZE_S3_ACCESS_KEY"] = os.environ["DIGITIZE_S3_SECRET_KEY"] = "bench"
+    os.environ["DIGITIZE_S3_ACCESS_KEY"] = os.environ["DIGITIZE_S3_SECRET_KEY"] = (
+        "bench"
+    )
     overrides = {
         "DIGITIZE_SCALE_MODE": "scaled",
         "DIGITIZE_SCALE_DATABASE_URL": pg.create_database(f"bench{n}"),
@@ -185,8 +221,9 @@ def main() -> None:
         for server in servers:
             server.start()
         pg, redis, seaweed = servers
-        base = replace(load_settings(), home=root / "home", ocr_workers=1,
-                       log_level="WARNING")
+        base = replace(
+            load_settings(), home=root / "home", ocr_workers=1, log_level="WARNING"
+        )
         ensure_signing_key(base)
         result = measure(args, counts, root, base, pg, redis, seaweed)
     finally:
@@ -204,10 +241,18 @@ def measure(args, counts, root, base, pg, redis, seaweed) -> dict:
     for n, workers in enumerate(counts, start=1):
         files = make_scans(root / f"w{workers}", args.files, seed=10 + n)
         settings = _scaled_settings(base, pg, redis, seaweed, n)
-        scaled[workers] = run_scaled(files, settings, workers, root)
+        serial = make_scans(root / f"s{workers}", 8 if workers == 1 else 0, seed=50)
+        scaled[workers] = run_scaled(files, settings, workers, root, serial)
+    serial_embedded = make_scans(root / "s-embedded", 8, seed=60)
+    embedded_file_s = run_embedded(serial_embedded, replace(base, home=root / "emb"))
     a4 = make_a4_pages(root / "a4", args.a4)
     a4_s = run_embedded(a4, replace(base, home=root / "a4home"))
-    return {"embedded_s": embedded_s, "scaled": scaled, "a4_s": a4_s}
+    return {
+        "embedded_s": embedded_s,
+        "scaled": scaled,
+        "a4_s": a4_s,
+        "embedded_file_s": embedded_file_s / 8,
+    }
 
 
 def report(result: dict, args, counts) -> None:
@@ -216,15 +261,24 @@ def report(result: dict, args, counts) -> None:
     embedded_s = result["embedded_s"]
     print(f"\n{files} one-page scans per run, {cores} cores\n")
     print(f"{'mode':<22}{'seconds':>9}{'pages/min':>11}{'worker peak RSS MB':>20}")
-    print(f"{'embedded (1 process)':<22}{embedded_s:>9.1f}{60 * files / embedded_s:>11.1f}")
+    print(
+        f"{'embedded (1 process)':<22}{embedded_s:>9.1f}"
+        f"{60 * files / embedded_s:>11.1f}"
+    )
     for workers in counts:
-        seconds, rss = result["scaled"][workers]
-        print(f"{f'scaled, {workers} worker(s)':<22}{seconds:>9.1f}"
-              f"{60 * files / seconds:>11.1f}{rss:>20.0f}")
-    one = result["scaled"].get(1, (embedded_s, 0))[0]
-    overhead = (one - embedded_s) / files
-    print(f"\nqueueing overhead, 1 worker against embedded: {overhead * 1000:+.0f} ms"
-          " per page (broker round trips, catalog and S3 writes, three tasks per file)")
+        seconds, rss, _ = result["scaled"][workers]
+        print(
+            f"{f'scaled, {workers} worker(s)':<22}{seconds:>9.1f}"
+            f"{60 * files / seconds:>11.1f}{rss:>20.0f}"
+        )
+    latency = result["scaled"][1][2] if 1 in result["scaled"] else 0.0
+    overhead = latency - result["embedded_file_s"]
+    print(
+        f"\none file at a time: embedded {result['embedded_file_s']:.2f} s per page,"
+        f" scaled (1 worker) {latency:.2f} s: queueing overhead {overhead * 1000:+.0f}"
+        " ms per page (hash and S3 upload at the ingest node, three tasks through"
+        " Redis, job rows in PostgreSQL, blobs read back from S3)"
+    )
     a4_page_s = result["a4_s"] / args.a4
     print(f"full A4 page at 300 dpi, embedded: {a4_page_s:.2f} s per page")
     _projection(a4_page_s, max(overhead, 0.0))
@@ -236,7 +290,8 @@ def _projection(a4_page_s: float, overhead_s: float) -> None:
     peak = average * PEAK_FACTOR
     cores = peak / per_core_hour
     print(
-        f"\nprojection: {PAGES_PER_YEAR:,} pages a year in {WORK_HOURS_PER_YEAR} working"
+        f"\nprojection: {PAGES_PER_YEAR:,} pages a year in {WORK_HOURS_PER_YEAR}"
+        " working"
         f" hours = {average:,.0f} pages/hour on average, {peak:,.0f} at a"
         f" {PEAK_FACTOR:.0f}x peak.\none worker process per core does"
         f" {per_core_hour:,.0f} A4 pages/hour ({a4_page_s:.2f} s OCR+PDF+sign"

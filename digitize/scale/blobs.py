@@ -36,14 +36,15 @@ class BlobStore(Protocol):
     def exists(self, sha256: str, suffix: str) -> bool:
         """True when the blob is stored."""
 
-    def keys(self) -> Iterator[tuple[str, str]]:
+    def iter_blobs(self) -> Iterator[tuple[str, str]]:
         """Every stored blob as (sha256, suffix)."""
 
 
 def _checked(data: bytes, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise StorageError(f"blob {sha256[:12]} does not match its hash",
-                           code="store.corrupt")
+        raise StorageError(
+            f"blob {sha256[:12]} does not match its hash", code="store.corrupt"
+        )
     return data
 
 
@@ -60,13 +61,14 @@ class LocalBlobStore:
         try:
             return _checked(blob_path(self.root, sha256, suffix).read_bytes(), sha256)
         except FileNotFoundError as err:
-            raise StorageError(f"blob {sha256[:12]}{suffix} is missing",
-                               code="store.missing") from err
+            raise StorageError(
+                f"blob {sha256[:12]}{suffix} is missing", code="store.missing"
+            ) from err
 
     def exists(self, sha256: str, suffix: str) -> bool:  # noqa: D102 - protocol
         return blob_path(self.root, sha256, suffix).is_file()
 
-    def keys(self) -> Iterator[tuple[str, str]]:  # noqa: D102 - protocol
+    def iter_blobs(self) -> Iterator[tuple[str, str]]:  # noqa: D102 - protocol
         if not self.root.is_dir():
             return
         for folder in sorted(self.root.iterdir()):
@@ -106,30 +108,39 @@ class S3BlobStore:
         try:
             # If-None-Match: * makes the put write-once: a second writer of the same
             # blob gets PreconditionFailed and the first copy stays.
-            self.client.put_object(Bucket=self.bucket, Key=self.key(sha, suffix),
-                                   Body=raw, IfNoneMatch="*", Metadata={"sha256": sha})
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.key(sha, suffix),
+                Body=raw,
+                IfNoneMatch="*",
+                Metadata={"sha256": sha},
+            )
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
             if code not in ("PreconditionFailed", "412"):
                 raise StorageError(f"cannot store blob {sha[:12]}: {code}") from err
         except BotoCoreError as err:
-            raise StorageError(f"cannot reach the S3 store: {err}",
-                               code="store.unreachable") from err
+            raise StorageError(
+                f"cannot reach the S3 store: {err}", code="store.unreachable"
+            ) from err
         return sha
 
     def get(self, sha256: str, suffix: str) -> bytes:  # noqa: D102 - protocol
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            reply = self.client.get_object(Bucket=self.bucket,
-                                           Key=self.key(sha256, suffix))
+            reply = self.client.get_object(
+                Bucket=self.bucket, Key=self.key(sha256, suffix)
+            )
             return _checked(reply["Body"].read(), sha256)
         except ClientError as err:
-            raise StorageError(f"blob {sha256[:12]}{suffix} is missing",
-                               code="store.missing") from err
+            raise StorageError(
+                f"blob {sha256[:12]}{suffix} is missing", code="store.missing"
+            ) from err
         except BotoCoreError as err:
-            raise StorageError(f"cannot reach the S3 store: {err}",
-                               code="store.unreachable") from err
+            raise StorageError(
+                f"cannot reach the S3 store: {err}", code="store.unreachable"
+            ) from err
 
     def exists(self, sha256: str, suffix: str) -> bool:  # noqa: D102 - protocol
         from botocore.exceptions import ClientError
@@ -140,8 +151,10 @@ class S3BlobStore:
             return False
         return True
 
-    def keys(self) -> Iterator[tuple[str, str]]:  # noqa: D102 - protocol
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+    def iter_blobs(self) -> Iterator[tuple[str, str]]:  # noqa: D102 - protocol
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket
+        )
         for page in pages:
             for item in page.get("Contents", []):
                 match = _BLOB_NAME.match(item["Key"].rsplit("/", 1)[-1])
@@ -170,8 +183,10 @@ def open_blob_store(settings: Any) -> BlobStore:
         region_name=settings.scale_s3_region,
         aws_access_key_id=os.environ.get(settings.scale_s3_key_env),
         aws_secret_access_key=os.environ.get(settings.scale_s3_secret_env),
-        config=Config(s3={"addressing_style": "path"},
-                      retries={"max_attempts": 5, "mode": "standard"}),
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "standard"},
+        ),
     )
     store = S3BlobStore(client, settings.scale_s3_bucket)
     store.ensure_bucket()

@@ -1,5 +1,7 @@
-"""The CLI's scaled-mode commands: worker, jobs, migrate, and the scaled watch/ingest/
-find/search/show. cli.py asks `scaled_handler` first; None means its own command runs.
+"""The CLI's scaled-mode commands: worker, jobs, migrate, scaled watch/ingest/search.
+
+cli.py asks `scaled_handler` first; None means its own command runs. In scaled mode
+watch, ingest, find, search and show run here against the PostgreSQL catalog.
 
 Heavy imports (Celery, psycopg, boto3) happen inside the handlers, so the embedded
 commands never load them.
@@ -27,19 +29,37 @@ _UNFINISHED = ("queued", "read", "signed")
 def add_scale_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the worker, jobs and migrate sub-commands."""
     p = sub.add_parser("worker", parents=[common], help="run a Celery worker")
-    p.add_argument("--queues", default="ocr,sign,index",
-                   help="queues to take tasks from: ocr, sign, index (comma-separated)")
-    p.add_argument("--concurrency", type=int, default=0,
-                   help="task processes; 0 = scale_worker_concurrency or one per core")
+    p.add_argument(
+        "--queues",
+        default="ocr,sign,index",
+        help="queues to take tasks from: ocr, sign, index (comma-separated)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="task processes; 0 = scale_worker_concurrency or one per core",
+    )
     p.add_argument("--name", default="", help="worker name, e.g. ocr1@%%h")
     p = sub.add_parser("jobs", parents=[common], help="pipeline job counts, failures")
-    p.add_argument("--wait", type=float, default=0.0,
-                   help="wait up to this many seconds for every job to finish")
-    p = sub.add_parser("migrate", parents=[common],
-                       help="upgrade the catalog schema; with SOURCE, move an embedded "
-                       "deployment into the configured one")
-    p.add_argument("source", nargs="?", type=Path,
-                   help="home folder of the embedded deployment to move")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="wait up to this many seconds for every job to finish",
+    )
+    p = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="upgrade the catalog schema; with SOURCE, move an embedded "
+        "deployment into the configured one",
+    )
+    p.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        help="home folder of the embedded deployment to move",
+    )
 
 
 def scaled_handler(
@@ -49,11 +69,18 @@ def scaled_handler(
     from digitize.scale.backends import is_scaled
 
     handlers: dict[str, Callable[..., int]] = {
-        "worker": _cmd_worker, "jobs": _cmd_jobs, "migrate": _cmd_migrate,
+        "worker": _cmd_worker,
+        "jobs": _cmd_jobs,
+        "migrate": _cmd_migrate,
     }
     if is_scaled(settings):
-        handlers |= {"watch": _cmd_watch, "ingest": _cmd_ingest, "find": _cmd_find,
-                     "search": _cmd_search, "show": _cmd_show}
+        handlers |= {
+            "watch": _cmd_watch,
+            "ingest": _cmd_ingest,
+            "find": _cmd_find,
+            "search": _cmd_search,
+            "show": _cmd_show,
+        }
     handler = handlers.get(command)
     return partial(handler, printer=printer) if handler else None
 
@@ -61,8 +88,9 @@ def scaled_handler(
 def _cmd_worker(args: argparse.Namespace, settings: Settings, printer: Printer) -> int:
     from digitize.scale.tasks import run_worker
 
-    run_worker(settings, queues=args.queues, concurrency=args.concurrency,
-               name=args.name)
+    run_worker(
+        settings, queues=args.queues, concurrency=args.concurrency, name=args.name
+    )
     return 0
 
 
@@ -76,10 +104,13 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings, printer: Printer) ->
     finally:
         b.close()
     lines = [f"{state:<8} {n}" for state, n in sorted(counts.items())]
-    lines += [f"failed {f['sha256'][:16]} {f['error_code']}: {f['error_message']}"
-              for f in failed]
-    printer({"counts": counts, "failed": failed}, args.json,
-            "\n".join(lines) or "no jobs")
+    lines += [
+        f"failed {f['sha256'][:16]} {f['error_code']}: {f['error_message']}"
+        for f in failed
+    ]
+    printer(
+        {"counts": counts, "failed": failed}, args.json, "\n".join(lines) or "no jobs"
+    )
     if any(counts.get(s) for s in _UNFINISHED):
         return 1
     return 4 if failed else 0
@@ -103,9 +134,13 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings, printer: Printer)
 
     if args.source is None:
         versions = upgrade_catalog(settings)
-        printer({"applied": versions}, args.json,
-                f"schema upgraded through version {versions[-1]}" if versions
-                else "schema already at the newest version")
+        printer(
+            {"applied": versions},
+            args.json,
+            f"schema upgraded through version {versions[-1]}"
+            if versions
+            else "schema already at the newest version",
+        )
         return 0
     report = migrate_home(args.source, settings)
     printer(report.as_dict(), args.json, report.summary())
@@ -145,8 +180,16 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings, printer: Printer) 
         try:
             out, sha = claim_file(path, b)
         except DigitizeError as err:
-            out, sha = FileOutcome(path.name, "failed", error_code=err.code,
-                                   error_stage=err.stage, message=err.message), ""
+            out, sha = (
+                FileOutcome(
+                    path.name,
+                    "failed",
+                    error_code=err.code,
+                    error_stage=err.stage,
+                    message=err.message,
+                ),
+                "",
+            )
         if out.status == "queued":
             send_step("read", sha)
         outcomes.append(out)
@@ -163,7 +206,8 @@ def _cmd_find(args: argparse.Namespace, settings: Settings, printer: Printer) ->
         raise DigitizeError("give --id NUMBER or --name NAME", code="query.empty")
     with closing(open_catalog(settings)) as catalog:
         people = (
-            [find_by_id(catalog, args.id_number)] if args.id_number
+            [find_by_id(catalog, args.id_number)]
+            if args.id_number
             else find_by_name(catalog, args.name, args.dob)
         )
     text = "\n\n".join(format_person(p) for p in people) or "no match"
@@ -177,8 +221,11 @@ def _cmd_search(args: argparse.Namespace, settings: Settings, printer: Printer) 
 
     with closing(open_catalog(settings)) as catalog:
         hits = search_text(catalog, args.text, args.limit)
-    lines = [f"{h['document_id']}  p.{h['page']:<3} {h['unit']}/{h['dossier']}  "
-             f"{h['snippet']}" for h in hits]
+    lines = [
+        f"{h['document_id']}  p.{h['page']:<3} {h['unit']}/{h['dossier']}  "
+        f"{h['snippet']}"
+        for h in hits
+    ]
     printer(hits, args.json, "\n".join(lines) or "no match")
     return 0 if hits else 10
 

@@ -37,8 +37,11 @@ _SYSTEM_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 
 def _is_ignored(name: str) -> bool:
     lower = name.lower()
-    return (lower.startswith((".", "~$")) or lower in _SYSTEM_NAMES
-            or lower.endswith(_TEMP_SUFFIXES))
+    return (
+        lower.startswith((".", "~$"))
+        or lower in _SYSTEM_NAMES
+        or lower.endswith(_TEMP_SUFFIXES)
+    )
 
 
 def _dossier_of(relative: Path) -> tuple[str, str]:
@@ -105,8 +108,11 @@ class EnqueueWatcher:
         if out.status == "failed":
             self._quarantine(path, relative, out)
         else:
-            folder = (self.settings.duplicates if out.status == "duplicate"
-                      else self.settings.processed)
+            folder = (
+                self.settings.duplicates
+                if out.status == "duplicate"
+                else self.settings.processed
+            )
             _move(path, folder, relative)
         self.seen.pop(path, None)
         self.outcomes.append(out)
@@ -126,7 +132,7 @@ class EnqueueWatcher:
         return waiting
 
     def drain(self) -> list[FileOutcome]:
-        """Queue every file now in the inbox, waiting for each to settle; then return."""
+        """Queue every file now in the inbox, each once settled; then return."""
         while self.step():
             time.sleep(self.settings.watch_poll_s)
         return self.outcomes
@@ -142,32 +148,54 @@ class EnqueueWatcher:
 
     def _claim(self, path: Path, unit: str, dossier: str) -> tuple[FileOutcome, str]:
         if path.is_symlink() or not path.is_file():
-            return FileOutcome(path.name, "failed", error_code="input.not_regular",
-                               error_stage="ingest",
-                               message="symlinks and special files are refused"), ""
+            return FileOutcome(
+                path.name,
+                "failed",
+                error_code="input.not_regular",
+                error_stage="ingest",
+                message="symlinks and special files are refused",
+            ), ""
         try:
             return claim_file(path, self.backends, unit=unit, dossier=dossier)
         except DigitizeError as err:
             log.warning("a file failed at %s: %s", err.stage, err.code)
-            return FileOutcome(path.name, "failed", error_code=err.code,
-                               error_stage=err.stage, message=err.message), ""
-        except Exception as err:  # noqa: BLE001 - the watcher must outlive any bug
+            return FileOutcome(
+                path.name,
+                "failed",
+                error_code=err.code,
+                error_stage=err.stage,
+                message=err.message,
+            ), ""
+        except Exception as err:
             log.error("unexpected error on a file: %s", traceback.format_exc())
-            return FileOutcome(path.name, "failed", error_code="internal.error",
-                               error_stage="ingest",
-                               message=f"{type(err).__name__}: {err}"), ""
+            return FileOutcome(
+                path.name,
+                "failed",
+                error_code="internal.error",
+                error_stage="ingest",
+                message=f"{type(err).__name__}: {err}",
+            ), ""
 
     def _send(self, sha: str, out: FileOutcome) -> None:
         try:
             self.send("read", sha)
-        except Exception as err:  # noqa: BLE001 - broker down: the sweep resends it
-            log.warning("job %s queued in the catalog only (%s); it will be resent",
-                        out.document_id, err)
+        except Exception as err:
+            log.warning(
+                "job %s queued in the catalog only (%s); it will be resent",
+                out.document_id,
+                err,
+            )
 
     def _quarantine(self, path: Path, relative: Path, out: FileOutcome) -> None:
         target = _move(path, self.settings.quarantine, relative)
-        reason = {"file": relative.as_posix(), "code": out.error_code,
-                  "stage": out.error_stage, "message": out.message, "time": now_iso(),
-                  "what_to_do": "fix the cause, then move the file back into the inbox"}
+        reason = {
+            "file": relative.as_posix(),
+            "code": out.error_code,
+            "stage": out.error_stage,
+            "message": out.message,
+            "time": now_iso(),
+            "what_to_do": "fix the cause, then move the file back into the inbox",
+        }
         target.with_name(target.name + ".reason.json").write_text(
-            json.dumps(reason, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            json.dumps(reason, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )

@@ -26,10 +26,19 @@ log = logging.getLogger(__name__)
 
 # The step that moves a job on from each state.
 NEXT_STEP = {"queued": "read", "read": "sign", "signed": "index"}
-_RESULT_COLUMNS = frozenset({
-    "reading", "unsigned_sha256", "signed_sha256", "sign_level", "signer",
-    "signed_at", "ocr_seconds", "error_code", "error_message",
-})
+_RESULT_COLUMNS = frozenset(
+    {
+        "reading",
+        "unsigned_sha256",
+        "signed_sha256",
+        "sign_level",
+        "signer",
+        "signed_at",
+        "ocr_seconds",
+        "error_code",
+        "error_message",
+    }
+)
 
 
 def dump_reading(pages: list[OcrPage], papers: list[Paper]) -> str:
@@ -63,8 +72,16 @@ class JobStore:
         self.catalog = catalog
         self.connect = connect
 
-    def add(self, sha256: str, *, name: str, unit: str, dossier: str, fmt: str,
-            size_bytes: int) -> bool:
+    def add(
+        self,
+        sha256: str,
+        *,
+        name: str,
+        unit: str,
+        dossier: str,
+        fmt: str,
+        size_bytes: int,
+    ) -> bool:
         """Record a new queued job; False when a job for these bytes exists."""
         with self.catalog.transaction() as db:
             cur = db.execute(
@@ -81,8 +98,10 @@ class JobStore:
             "SELECT * FROM jobs WHERE sha256 = ?", (sha256,)
         ).fetchone()
 
-    def advance(self, sha256: str, from_state: str, to_state: str, **result: Any) -> bool:
-        """Move the job on and record the step's result, only if still in `from_state`."""
+    def advance(
+        self, sha256: str, from_state: str, to_state: str, **result: Any
+    ) -> bool:
+        """Move the job on with the step's result, only if still in `from_state`."""
         unknown = set(result) - _RESULT_COLUMNS
         if unknown:
             raise ValueError(f"not job result columns: {sorted(unknown)}")
@@ -123,7 +142,7 @@ class JobStore:
     def stale(
         self, *, stale_s: float, requeue_s: float
     ) -> list[tuple[str, str, float, bool]]:
-        """Unfinished jobs nobody is working on: (sha256, state, touched_at, was_running).
+        """Unfinished jobs nobody works on: (sha256, state, touched_at, was_running).
 
         A running step silent for `stale_s` lost its worker; an idle job untouched
         for `requeue_s` may have lost its message.
@@ -148,8 +167,9 @@ class JobStore:
         return cur.rowcount == 1
 
     @contextmanager
-    def running(self, sha256: str, step: str, worker: str,
-                heartbeat_s: float) -> Iterator[None]:
+    def running(
+        self, sha256: str, step: str, worker: str, heartbeat_s: float
+    ) -> Iterator[None]:
         """Mark the step as running on `worker` and keep the row alive while it runs."""
         with self.catalog.transaction() as db:
             db.execute(
@@ -174,12 +194,14 @@ class JobStore:
     def _release(self, sha256: str, step: str) -> None:
         with self.catalog.transaction() as db:
             db.execute(
-                "UPDATE jobs SET step = '', touched_at = ? WHERE sha256 = ? AND step = ?",
+                "UPDATE jobs SET step = '', touched_at = ?"
+                " WHERE sha256 = ? AND step = ?",
                 (time.time(), sha256, step),
             )
 
-    def _beat(self, sha256: str, step: str, every_s: float,
-              stop: threading.Event) -> None:
+    def _beat(
+        self, sha256: str, step: str, every_s: float, stop: threading.Event
+    ) -> None:
         conn = None
         try:
             while not stop.wait(every_s):
@@ -189,7 +211,7 @@ class JobStore:
                     (time.time(), sha256, step),
                 )
                 conn.commit()
-        except Exception as err:  # noqa: BLE001 - a missed beat only delays nothing
+        except Exception as err:
             log.warning("heartbeat of job %s stopped: %s", sha256[:12], err)
         finally:
             if conn is not None:

@@ -59,7 +59,11 @@ def translate(sql: str, has_params: bool = True) -> tuple[str, str | None]:
     if _INSERT_OR_IGNORE.match(text):
         text = _INSERT_OR_IGNORE.sub("INSERT INTO", text) + " ON CONFLICT DO NOTHING"
     target = _INSERT_INTO.match(text)
-    if target and target.group(1).lower() in _IDENTITY_TABLES and "ON CONFLICT" not in text:
+    if (
+        target
+        and target.group(1).lower() in _IDENTITY_TABLES
+        and "ON CONFLICT" not in text
+    ):
         return text + " RETURNING id", target.group(1)
     return text, None
 
@@ -105,15 +109,17 @@ class PgConnection:
         head = sql.strip().upper()
         if head.startswith("PRAGMA"):
             return _Cursor(self.conn.cursor(), False)
-        text, identity = translate("BEGIN" if head.startswith("BEGIN") else sql,
-                                   bool(params))
+        text, identity = translate(
+            "BEGIN" if head.startswith("BEGIN") else sql, bool(params)
+        )
         try:
             cursor = self.conn.execute(text, tuple(params) if params else None)
         except psycopg.errors.UniqueViolation:
             raise
         except psycopg.OperationalError as err:
-            raise StorageError(f"catalog unreachable: {err}",
-                               code="store.unreachable") from err
+            raise StorageError(
+                f"catalog unreachable: {err}", code="store.unreachable"
+            ) from err
         return _Cursor(cursor, identity is not None)
 
     def commit(self) -> None:
@@ -140,7 +146,6 @@ class PgCatalog(Catalog):
         with self.transaction() as db:
             db.execute("SELECT pg_advisory_xact_lock(?)", (_UPGRADE_LOCK,))
             self.applied = schema.upgrade(db.execute, schema_version(db), "postgres")
-
 
 
 def schema_version(db: Any) -> int:

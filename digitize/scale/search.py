@@ -91,8 +91,10 @@ def find_similar_names(
     ).fetchall()
     scored = [(fuzz.ratio(key, row["name_key"]) / 100, row) for row in rows]
     found = [
-        {**{k: row[k] for k in ("id", "id_number", "full_name", "date_of_birth")},
-         "score": score}
+        {
+            **{k: row[k] for k in ("id", "id_number", "full_name", "date_of_birth")},
+            "score": score,
+        }
         for score, row in sorted(scored, key=lambda s: (-s[0], s[1]["id"]))
         if score >= 1 - _SIMILARITY
     ]

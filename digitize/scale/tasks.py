@@ -54,7 +54,9 @@ def configure(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         # Redis: an unacknowledged task comes back only after this long.
-        broker_transport_options={"visibility_timeout": settings.scale_visibility_timeout_s},
+        broker_transport_options={
+            "visibility_timeout": settings.scale_visibility_timeout_s
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
@@ -64,8 +66,12 @@ def configure(settings: Settings) -> Celery:
         task_soft_time_limit=limit_s * 0.9,
         task_default_queue="ocr",
         task_routes={f"digitize.{s}": {"queue": q} for s, q in QUEUES.items()},
-        task_publish_retry_policy={"max_retries": 3, "interval_start": 0.5,
-                                   "interval_step": 1.0, "interval_max": 3.0},
+        task_publish_retry_policy={
+            "max_retries": 3,
+            "interval_start": 0.5,
+            "interval_step": 1.0,
+            "interval_max": 3.0,
+        },
         worker_prefetch_multiplier=1,
         worker_max_memory_per_child=settings.scale_worker_max_memory_mb * 1024,
         worker_hijack_root_logger=False,
@@ -112,11 +118,15 @@ def _run_step(task: Task, step: str, sha256: str) -> None:
         retries = task.request.retries
         if _is_transient(err) and retries < b.settings.scale_max_retries:
             delay_s = b.settings.scale_retry_backoff_s * 2**retries
-            log.warning("job %s %s: %s; retry in %.0f s", sha256[:12], step, err, delay_s)
+            log.warning(
+                "job %s %s: %s; retry in %.0f s", sha256[:12], step, err, delay_s
+            )
             raise task.retry(countdown=delay_s, exc=err) from err
         code = getattr(err, "code", "internal.error")
         log.error("job %s failed at %s: %s", sha256[:12], step, code)
-        b.jobs.fail(sha256, code, getattr(err, "message", f"{type(err).__name__}: {err}"))
+        b.jobs.fail(
+            sha256, code, getattr(err, "message", f"{type(err).__name__}: {err}")
+        )
         return
     job = b.jobs.get(sha256)
     following = NEXT_STEP.get(job["state"]) if job else None
@@ -146,9 +156,12 @@ def queue_depth(queue: str) -> int | None:
     """Messages waiting in a broker queue; None when the broker cannot say."""
     try:
         with app.connection_for_write() as conn:
-            return int(conn.default_channel.queue_declare(
-                queue=queue, passive=True).message_count)
-    except Exception:  # noqa: BLE001 - unknown depth: idle jobs are left alone
+            return int(
+                conn.default_channel.queue_declare(
+                    queue=queue, passive=True
+                ).message_count
+            )
+    except Exception:
         return None
 
 
@@ -177,7 +190,7 @@ def sweep(
         try:
             send(NEXT_STEP[state], sha)
             sent += 1
-        except Exception as err:  # noqa: BLE001 - broker down: the next sweep retries
+        except Exception as err:
             log.warning("cannot resend job %s: %s", sha[:12], err)
     if sent:
         log.warning("sent %d stale jobs again", sent)
@@ -188,8 +201,20 @@ def run_worker(settings: Settings, *, queues: str, concurrency: int, name: str) 
     """Run a Celery worker for `queues` in this process (blocks until stopped)."""
     configure(settings)
     count = concurrency or settings.scale_worker_concurrency or os.cpu_count() or 1
-    app.worker_main([
-        "worker", "--queues", queues, "--concurrency", str(count), "--pool", "prefork",
-        "--hostname", name or f"digitize@{socket.gethostname()}",
-        "--without-gossip", "--without-mingle", "--loglevel", settings.log_level,
-    ])
+    app.worker_main(
+        [
+            "worker",
+            "--queues",
+            queues,
+            "--concurrency",
+            str(count),
+            "--pool",
+            "prefork",
+            "--hostname",
+            name or f"digitize@{socket.gethostname()}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            settings.log_level,
+        ]
+    )

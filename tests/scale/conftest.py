@@ -130,9 +130,22 @@ class Workers:
         self.logs[name] = log_dir / f"{name}.log"
         with self.logs[name].open("wb") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "digitize", "worker", "--queues", queues,
-                 "--concurrency", "1", "--name", f"{name}@127.0.0.1"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "digitize",
+                    "worker",
+                    "--queues",
+                    queues,
+                    "--concurrency",
+                    "1",
+                    "--name",
+                    f"{name}@127.0.0.1",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def kill(self, name: str) -> None:
@@ -174,8 +187,14 @@ def embedded_100(tmp_path_factory):
     root = tmp_path_factory.mktemp("embedded")
     scans = make_scans(root / "samples", 100)
     hashes = {p.relative_to(root / "samples").as_posix(): sha_of(p) for p in scans}
-    settings = replace(load_settings(), home=root / "home", ocr_workers=1,
-                       watch_settle_s=0.0, watch_poll_s=0.05, scale_mode="embedded")
+    settings = replace(
+        load_settings(),
+        home=root / "home",
+        ocr_workers=1,
+        watch_settle_s=0.0,
+        watch_poll_s=0.05,
+        scale_mode="embedded",
+    )
     ensure_signing_key(settings)
     catalog = Catalog(settings.catalog)
     started = time.perf_counter()
@@ -183,5 +202,10 @@ def embedded_100(tmp_path_factory):
         unit, dossier = path.relative_to(root / "samples").parts[:2]
         process_file(path, settings, catalog, unit=unit, dossier=dossier)
     catalog.close()
-    return {"root": root, "samples": root / "samples", "hashes": hashes,
-            "settings": settings, "seconds": time.perf_counter() - started}
+    return {
+        "root": root,
+        "samples": root / "samples",
+        "hashes": hashes,
+        "settings": settings,
+        "seconds": time.perf_counter() - started,
+    }

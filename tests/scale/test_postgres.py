@@ -28,13 +28,26 @@ def _record(key: str) -> DocumentRecord:
     papers = []
     if key in NAMES:
         number = f"0010990123{ord(key):02d}"
-        papers = [Paper(0, "cccd_front", {
-            "id_number": Field("id_number", number, number, "qr", 1.0, ["pin.shape"]),
-            "full_name": Field("full_name", NAMES[key], NAMES[key], "qr", 1.0),
-        })]
-    return DocumentRecord(sha256=key * 64, original_name=f"{key}.png", format="png",
-                          size_bytes=1, pages=[ocr_page_from_lines([TEXTS[key]])],
-                          papers=papers)
+        papers = [
+            Paper(
+                0,
+                "cccd_front",
+                {
+                    "id_number": Field(
+                        "id_number", number, number, "qr", 1.0, ["pin.shape"]
+                    ),
+                    "full_name": Field("full_name", NAMES[key], NAMES[key], "qr", 1.0),
+                },
+            )
+        ]
+    return DocumentRecord(
+        sha256=key * 64,
+        original_name=f"{key}.png",
+        format="png",
+        size_bytes=1,
+        pages=[ocr_page_from_lines([TEXTS[key]])],
+        papers=papers,
+    )
 
 
 def _fill(catalog: Catalog) -> Catalog:
@@ -49,8 +62,10 @@ def test_pg_catalog_upgraded_in_place(pg):
     conn.execute("BEGIN")
     assert schema.upgrade(conn.execute, 0, "postgres", target=1) == [1]
     conn.commit()
-    conn.execute("INSERT INTO documents (id, sha256, original_name, format, size_bytes,"
-                 " pages, created_at) VALUES ('d1', 'sha1', 'a.pdf', 'pdf', 5, 1, 'now')")
+    conn.execute(
+        "INSERT INTO documents (id, sha256, original_name, format, size_bytes,"
+        " pages, created_at) VALUES ('d1', 'sha1', 'a.pdf', 'pdf', 5, 1, 'now')"
+    )
     conn.close()
 
     catalog = PgCatalog(url)  # opening upgrades the version-1 catalog in place
@@ -69,8 +84,14 @@ def test_search_like_embedded_exact_first_and_trigram_names(pg, tmp_path):
     pg_catalog = _fill(PgCatalog(pg.create_database("search")))
     sqlite_catalog = _fill(Catalog(tmp_path / "c.sqlite3"))
     try:
-        for query in ("Nguyễn Văn Hòa", "nguyen van hoa", "Đặng Thị Lê", "dang thi le",
-                      "khai sinh", "gửi xã"):
+        for query in (
+            "Nguyễn Văn Hòa",
+            "nguyen van hoa",
+            "Đặng Thị Lê",
+            "dang thi le",
+            "khai sinh",
+            "gửi xã",
+        ):
             pg_hits = search_text(pg_catalog, query)
             sqlite_hits = search_text(sqlite_catalog, query)
             assert sorted(map(str, pg_hits)) == sorted(map(str, sqlite_hits)), query
@@ -93,17 +114,23 @@ def test_s3_blobs_write_once_and_checked(seaweed, settings, monkeypatch):
 
     monkeypatch.setenv("DIGITIZE_S3_ACCESS_KEY", "test")
     monkeypatch.setenv("DIGITIZE_S3_SECRET_KEY", "test")
-    store = open_blob_store(replace(settings, scale_blob_store="s3",
-                                    scale_s3_endpoint=seaweed.endpoint,
-                                    scale_s3_bucket="write-once"))
+    store = open_blob_store(
+        replace(
+            settings,
+            scale_blob_store="s3",
+            scale_s3_endpoint=seaweed.endpoint,
+            scale_s3_bucket="write-once",
+        )
+    )
     sha = store.put(b"ban goc", ".pdf")
     assert store.put(b"ban goc", ".pdf") == sha  # a second writer changes nothing
     assert store.get(sha, ".pdf") == b"ban goc"
     assert store.exists(sha, ".pdf") and not store.exists("0" * 64, ".pdf")
-    assert (sha, ".pdf") in set(store.keys())
+    assert (sha, ".pdf") in set(store.iter_blobs())
     # A stray object under a blob's name is refused when read back.
-    store.client.put_object(Bucket="write-once", Key=store.key("1" * 64, ".pdf"),
-                            Body=b"not these bytes")
+    store.client.put_object(
+        Bucket="write-once", Key=store.key("1" * 64, ".pdf"), Body=b"not these bytes"
+    )
     from digitize.errors import StorageError
 
     with pytest.raises(StorageError, match="does not match"):

@@ -24,8 +24,17 @@ from tests.scale.conftest import PHRASES, make_scans, sha_of
 
 pytestmark = pytest.mark.slow
 
-QUERIES = ["Đặng Văn Hòa", "dang van hoa", "căn cước", "nguyen van le",
-           "Nguyễn Văn Lễ", "quyền sử dụng đất", "Ia Kriêng", "1042", "không có"]
+QUERIES = [
+    "Đặng Văn Hòa",
+    "dang van hoa",
+    "căn cước",
+    "nguyen van le",
+    "Nguyễn Văn Lễ",
+    "quyền sử dụng đất",
+    "Ia Kriêng",
+    "1042",
+    "không có",
+]
 
 
 _OPEN = []
@@ -64,11 +73,14 @@ def _check_stored_once(b, hashes):
     db = b.catalog.db
     shas = {r[0] for r in db.execute("SELECT sha256 FROM documents")}
     assert shas == set(hashes.values())
-    stored = db.execute("SELECT document_id, count(*) FROM events"
-                        " WHERE kind = 'stored' GROUP BY document_id").fetchall()
+    stored = db.execute(
+        "SELECT document_id, count(*) FROM events"
+        " WHERE kind = 'stored' GROUP BY document_id"
+    ).fetchall()
     assert len(stored) == len(hashes) and all(n == 1 for _, n in stored)
-    for row in db.execute("SELECT sha256, format, unsigned_sha256, signed_sha256"
-                          " FROM documents"):
+    for row in db.execute(
+        "SELECT sha256, format, unsigned_sha256, signed_sha256 FROM documents"
+    ):
         assert b.blobs.get(row[0], "." + row[1])  # get() checks every hash
         unsigned = b.blobs.get(row[2], ".unsigned.pdf")
         assert b.blobs.get(row[3], ".signed.pdf").startswith(unsigned)
@@ -76,19 +88,33 @@ def _check_stored_once(b, hashes):
 
 def _catalog_view(catalog):
     db = catalog.db
-    docs = sorted(tuple(r) for r in db.execute(
-        "SELECT sha256, original_name, unit, dossier, format, size_bytes, pages,"
-        " validated FROM documents"))
-    pages = sorted(tuple(r) for r in db.execute(
-        "SELECT document_id, idx, width_px, height_px, rotation, text FROM pages"))
-    fields = sorted(tuple(r) for r in db.execute(
-        "SELECT document_id, paper_type, name, value, source FROM fields"))
+    docs = sorted(
+        tuple(r)
+        for r in db.execute(
+            "SELECT sha256, original_name, unit, dossier, format, size_bytes, pages,"
+            " validated FROM documents"
+        )
+    )
+    pages = sorted(
+        tuple(r)
+        for r in db.execute(
+            "SELECT document_id, idx, width_px, height_px, rotation, text FROM pages"
+        )
+    )
+    fields = sorted(
+        tuple(r)
+        for r in db.execute(
+            "SELECT document_id, paper_type, name, value, source FROM fields"
+        )
+    )
     return docs, pages, fields
 
 
 def _hits(catalog, query):
-    return sorted((h["document_id"], h["page"], h["exact"], h["snippet"])
-                  for h in search_text(catalog, query, limit=200))
+    return sorted(
+        (h["document_id"], h["page"], h["exact"], h["snippet"])
+        for h in search_text(catalog, query, limit=200)
+    )
 
 
 def test_two_workers_ingest_100_files_once_like_embedded(
@@ -103,14 +129,18 @@ def test_two_workers_ingest_100_files_once_like_embedded(
     assert [o.status for o in outcomes] == ["queued"] * 100
     counts = _wait_stored(b, watcher, 100)
     seconds = time.perf_counter() - started
-    print(f"scaled: 100 files in {seconds:.1f} s with 2 workers; embedded "
-          f"{embedded_100['seconds']:.1f} s in one process")
+    print(
+        f"scaled: 100 files in {seconds:.1f} s with 2 workers; embedded "
+        f"{embedded_100['seconds']:.1f} s in one process"
+    )
 
     assert counts == {"stored": 100}
     _check_stored_once(b, embedded_100["hashes"])
     attempts = b.catalog.db.execute("SELECT DISTINCT attempts FROM jobs").fetchall()
     assert [a[0] for a in attempts] == [2]  # one read and one signing per file
-    names = {r[0].split(":")[0] for r in b.catalog.db.execute("SELECT worker FROM jobs")}
+    names = {
+        r[0].split(":")[0] for r in b.catalog.db.execute("SELECT worker FROM jobs")
+    }
     assert len({r[0] for r in b.catalog.db.execute("SELECT worker FROM jobs")}) >= 2
     assert names
 
@@ -172,9 +202,7 @@ def test_broker_restart_mid_run_loses_nothing(scaled, redis, workers, tmp_path):
     _check_stored_once(b, hashes)
 
 
-def test_migrate_moves_embedded_deployment_byte_for_byte(
-    scaled, embedded_100, capsys
-):
+def test_migrate_moves_embedded_deployment_byte_for_byte(scaled, embedded_100, capsys):
     source = embedded_100["settings"].home
     assert main(["migrate", "--json", str(source)]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -188,7 +216,7 @@ def test_migrate_moves_embedded_deployment_byte_for_byte(
     b = open_backends(scaled)
     _OPEN.append(b)
     local = LocalBlobStore(source / "repository")
-    for sha, suffix in local.keys():
+    for sha, suffix in local.iter_blobs():
         assert b.blobs.get(sha, suffix) == local.get(sha, suffix)
 
     # A second run copies nothing and still verifies.
@@ -202,5 +230,6 @@ def test_migrate_moves_embedded_deployment_byte_for_byte(
     hits = json.loads(capsys.readouterr().out)
     embedded = Catalog(embedded_100["settings"].catalog)
     assert {h["document_id"] for h in hits} == {
-        h["document_id"] for h in search_text(embedded, PHRASES[0])}
+        h["document_id"] for h in search_text(embedded, PHRASES[0])
+    }
     embedded.close()

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from digitize.errors import ConfigError
-from digitize.records import Field, OcrPage, Paper
+from digitize.records import Field, Paper
 from digitize.scale import schema
 from digitize.scale.backends import is_scaled, open_backends, upgrade_sqlite
 from digitize.scale.jobs import dump_reading, load_reading
@@ -21,9 +21,13 @@ from tests.factories import ocr_page_from_lines
 
 def test_postgres_schema_is_store_schema_translated(tmp_path):
     catalog = Catalog(tmp_path / "c.sqlite3")
-    tables = [r[0] for r in catalog.db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL"
-        " AND name NOT LIKE 'pages_fts_%'")]
+    tables = [
+        r[0]
+        for r in catalog.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL"
+            " AND name NOT LIKE 'pages_fts_%'"
+        )
+    ]
     catalog.close()
     pg = schema.base_schema("postgres")
     for name in tables:  # every table store.Catalog makes, whoever added it
@@ -36,7 +40,9 @@ def test_postgres_schema_is_store_schema_translated(tmp_path):
 
 def test_unknown_virtual_table_is_refused():
     with pytest.raises(ValueError, match="other_fts"):
-        schema.to_postgres("CREATE VIRTUAL TABLE IF NOT EXISTS other_fts USING fts5(a);")
+        schema.to_postgres(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS other_fts USING fts5(a);"
+        )
 
 
 def test_statements_keep_dollar_quoted_bodies_whole():
@@ -77,8 +83,21 @@ def test_translate_sqlite_sql():
 
 def test_reading_round_trips_without_word_boxes():
     page = ocr_page_from_lines(["Họ và tên: NGUYỄN VĂN A"])
-    paper = Paper(0, "cccd_front", {"id_number": Field(
-        "id_number", "001099012345", "001099012345", "qr", 1.0, ["pin.shape"], [])})
+    paper = Paper(
+        0,
+        "cccd_front",
+        {
+            "id_number": Field(
+                "id_number",
+                "001099012345",
+                "001099012345",
+                "qr",
+                1.0,
+                ["pin.shape"],
+                [],
+            )
+        },
+    )
     pages, papers = load_reading(dump_reading([page], [paper]))
     assert pages[0].text == page.text and pages[0].words == []
     assert papers == [paper]
@@ -90,10 +109,12 @@ def _embedded(settings):
 
 def test_jobs_compare_and_set_keeps_first_result(settings):
     b = open_backends(_embedded(settings))
-    assert b.jobs.add("f" * 64, name="a.png", unit="", dossier="", fmt="png",
-                      size_bytes=3)
-    assert not b.jobs.add("f" * 64, name="a.png", unit="", dossier="", fmt="png",
-                          size_bytes=3)
+    assert b.jobs.add(
+        "f" * 64, name="a.png", unit="", dossier="", fmt="png", size_bytes=3
+    )
+    assert not b.jobs.add(
+        "f" * 64, name="a.png", unit="", dossier="", fmt="png", size_bytes=3
+    )
     assert b.jobs.advance("f" * 64, "queued", "read", unsigned_sha256="1" * 64)
     # A second run of the same step finds the state moved on: nothing is recorded.
     assert not b.jobs.advance("f" * 64, "queued", "read", unsigned_sha256="2" * 64)
@@ -133,8 +154,14 @@ def test_settings_checked(settings):
     from digitize.scale.tasks import configure
 
     with pytest.raises(ConfigError, match="visibility"):
-        configure(replace(settings, scale_broker_url="redis://127.0.0.1:1/0",
-                          scale_visibility_timeout_s=60, scale_task_time_limit_s=600))
+        configure(
+            replace(
+                settings,
+                scale_broker_url="redis://127.0.0.1:1/0",
+                scale_visibility_timeout_s=60,
+                scale_task_time_limit_s=600,
+            )
+        )
     from digitize.scale.blobs import open_blob_store
 
     with pytest.raises(ConfigError, match="scale_blob_store"):
