@@ -222,12 +222,13 @@ def apply_manifest(
         warnings=manifest.warnings,
     )
     if manifest.warnings:
+        # Folder names may hold a citizen's name: they go to DEBUG only.
         log.warning(
-            "dossier %s/%s: %d manifest problem(s), defaults used",
-            unit,
-            dossier,
+            "a dossier manifest had %d problem(s); defaults used (see the catalog's "
+            "dossiers.manifest_warnings)",
             len(manifest.warnings),
         )
+        log.debug("manifest problems in %s/%s", unit, dossier)
     st = os.lstat(path)
     target = free_target(settings.processed, relative)
     move_file(path, target, (st.st_size, st.st_mtime_ns, st.st_ino), plain=True)
