@@ -264,6 +264,8 @@ def _copy_persons(src: sqlite3.Connection, db: Any, report: MigrationReport) -> 
             )
             ids[person["id"]] = cur.lastrowid
         else:
+            # LIMITATION: a person already in the province catalog keeps its row there
+            # -> the district's spelling of the name is not copied; counted as merged.
             ids[person["id"]] = found[0]
             report.merged_persons += 1
     return ids

@@ -60,6 +60,8 @@ def search_text(catalog: Catalog, query: str, limit: int = 20) -> list[dict[str,
         }
         for row in rows
     ]
+    # LIMITATION: within the exact and the other hits, PostgreSQL orders by ts_rank,
+    # SQLite by bm25 -> the same hits and groups, the order inside a group may differ.
     results.sort(key=lambda r: not r["exact"])
     return results[:limit]
 

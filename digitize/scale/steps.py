@@ -81,6 +81,9 @@ def _job(sha256: str, b: Backends):
 
 def read_step(sha256: str, b: Backends) -> bool:
     """OCR worker: pages, OCR, extraction, unsigned PDF. True when the job moved on."""
+    # LIMITATION: the unit of work is one file (its pages are read by the worker's
+    # ocr_workers threads), not one page -> a very long PDF is one task and must fit
+    # in scale_task_time_limit_s.
     job = _job(sha256, b)
     if job["state"] != "queued":
         return job["state"] != "failed"
@@ -119,6 +122,8 @@ def sign_step(sha256: str, b: Backends) -> bool:
         signed = sign_pdf(unsigned, b.settings)
         signed_sha = b.blobs.put(signed.data, ".signed.pdf")
         # Compare-and-set: when two runs race, the first signature is the one kept.
+        # LIMITATION: the losing run's signed PDF stays in the blob store, referenced
+        # by nothing -> it costs space only; no sweep deletes it.
         b.jobs.advance(
             sha256,
             "read",

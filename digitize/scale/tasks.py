@@ -122,6 +122,9 @@ def _run_step(task: Task, step: str, sha256: str) -> None:
                 "job %s %s: %s; retry in %.0f s", sha256[:12], step, err, delay_s
             )
             raise task.retry(countdown=delay_s, exc=err) from err
+        # LIMITATION: a file failing after it was queued is not put in quarantine/
+        # (the ingest node already moved it to processed/) -> the job keeps the error
+        # code and message, listed by `digitize jobs`.
         code = getattr(err, "code", "internal.error")
         log.error("job %s failed at %s: %s", sha256[:12], step, code)
         b.jobs.fail(
