@@ -201,6 +201,9 @@ def read_document(
         opened = open_document(
             copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
         )
+    # LIMITATION: pages are rendered and read one at a time, but their compressed
+    # images, the PDF and its signed copy are held in memory -> memory grows with the
+    # page count (about 4 copies of the PDF at the signing step; README "Speed").
     results = _read_pages(opened, settings, timer)
     journal.reached("ocr")
 

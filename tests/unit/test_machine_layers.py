@@ -127,3 +127,54 @@ def test_mrz_found_under_the_captions_when_page_ocr_missed_it():
     words = ocr_image(page, lang="vie", psm=3).words
     words = [w for w in words if "<" not in w.text and "VNM" not in w.text]
     assert read_mrz_lines(page, words)[:2] == MRZ[:2]
+
+
+def test_skew_is_measured_from_long_lines():
+    import math
+
+    from digitize.machine_layers.fields import skew_deg
+
+    slope = math.tan(math.radians(2.0))  # lines falling 2 degrees to the right
+    words = [
+        Word(
+            "chữ",
+            100 + 150 * i,
+            round(300 + 80 * row + slope * 150 * i),
+            120,
+            30,
+            90.0,
+            1,
+            1,
+            row,
+        )
+        for row in range(4)
+        for i in range(6)
+    ]
+    assert abs(skew_deg(words) - 2.0) < 0.2
+    assert skew_deg(words[:2]) == 0.0  # too few words to tell
+
+
+@pytest.mark.slow
+def test_field_crops_are_read_again():
+    from digitize.machine_layers.fields import reread_fields
+    from digitize.records import PageEvidence
+
+    page = Image.new("L", (1400, 400), 240)
+    draw = ImageDraw.Draw(page)
+    sans = ImageFont.truetype(f"{FONTS}/DejaVuSans.ttf", 40)
+    words, x = [], 60
+    for token in ("Họ", "và", "tên", "/", "Full", "name:"):
+        left, top, right, bottom = draw.textbbox((x, 80), token, font=sans)
+        words.append(Word(token, left, top, right - left, bottom - top, 90.0, 1, 1, 1))
+        draw.text((x, 80), token, font=sans, fill=30)
+        x = right + 14
+    x = 60
+    for token in ("NGUYỄN", "THỊ", "HẰNG"):
+        left, top, right, bottom = draw.textbbox((x, 160), token, font=sans)
+        words.append(Word(token, left, top, right - left, bottom - top, 60.0, 2, 1, 1))
+        draw.text((x, 160), token, font=sans, fill=30)
+        x = right + 14
+    reads = reread_fields(page, PageEvidence(0, "", words))
+    ((text, conf),) = reads.values()
+    assert text == "NGUYỄN THỊ HẰNG"
+    assert conf > 60
