@@ -174,3 +174,53 @@ def test_sqlite_heartbeat_connection_is_separate(settings, tmp_path):
     assert isinstance(conn, sqlite3.Connection)
     conn.close()
     b.close()
+
+
+class _FakeTask:
+    """What _run_step uses of a bound Celery task: retries so far and retry()."""
+
+    def __init__(self, retries: int) -> None:
+        self.request = type("Request", (), {"retries": retries})()
+        self.countdowns: list[float] = []
+
+    def retry(self, countdown: float, exc: Exception) -> Exception:
+        self.countdowns.append(countdown)
+        return RuntimeError("retry")
+
+
+@pytest.mark.parametrize(
+    ("error", "retries", "retried_after", "failed_code"),
+    [
+        ("store.unreachable", 0, 10.0, None),  # transient: retried with backoff
+        ("store.unreachable", 2, 40.0, None),  # the delay doubles each time
+        ("store.unreachable", 5, None, "store.unreachable"),  # retries used up
+        ("input.damaged_pdf", 0, None, "input.damaged_pdf"),  # permanent: failed
+    ],
+)
+def test_failed_step_retried_with_backoff_or_failed(
+    settings, monkeypatch, error, retries, retried_after, failed_code
+):
+    from digitize.errors import StorageError
+    from digitize.scale import tasks
+
+    b = open_backends(
+        replace(_embedded(settings), scale_retry_backoff_s=10.0, scale_max_retries=5)
+    )
+    b.jobs.add("c" * 64, name="x", unit="", dossier="", fmt="png", size_bytes=1)
+
+    def broken(sha, backends):
+        raise StorageError("down", code=error)
+
+    monkeypatch.setitem(tasks.STEPS, "read", broken)
+    monkeypatch.setitem(tasks._state, "pid", __import__("os").getpid())
+    monkeypatch.setitem(tasks._state, "backends", b)
+    task = _FakeTask(retries)
+    if retried_after is None:
+        tasks._run_step(task, "read", "c" * 64)
+        assert b.jobs.get("c" * 64)["error_code"] == failed_code
+    else:
+        with pytest.raises(RuntimeError, match="retry"):
+            tasks._run_step(task, "read", "c" * 64)
+        assert task.countdowns == [retried_after]
+        assert b.jobs.get("c" * 64)["state"] == "queued"
+    b.close()
