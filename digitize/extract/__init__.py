@@ -107,15 +107,15 @@ def extract_page(page: PageEvidence) -> list[Paper]:
     return papers
 
 
-def value_boxes(page: PageEvidence) -> list[str]:
-    """Where the values worth reading again sit (`box_key`), for the crop reader."""
-    boxes: list[str] = []
+def value_boxes(page: PageEvidence) -> list[tuple[str, str]]:
+    """(field, `box_key`) of the values worth reading again, for the crop reader."""
+    boxes: list[tuple[str, str]] = []
     for segment in page_segments(page):
         printed = read_printed(segment.lines)
         _fill_unlabelled(segment, printed)
         for name, found in printed.items():
             if name in _REREAD:
-                boxes += [box for box in found.boxes if box not in boxes]
+                boxes += [(name, b) for b in found.boxes if (name, b) not in boxes]
     return boxes
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "find_dated_line",
     "find_loose_name",
     "read_printed",
+    "read_sex",
 ]
 
 _WRAPPING = frozenset(
@@ -353,7 +354,21 @@ def _is_plausible(field: str, text: str) -> bool:
     if field.endswith("_date") or field == "date_of_birth":
         return parse_date(text) is not None or sum(c.isdigit() for c in text) >= 4
     if field == "sex":
-        return fold(text).split()[:1] in (["NAM"], ["NU"], ["MALE"], ["FEMALE"])
+        return bool(read_sex(text))
     if field == "enterprise_code":
         return find_number(text, 10) is not None
     return bool(re.search(r"[^\W\d_]{2,}", text))
+
+
+_SEXES = {"NAM": "M", "NU": "F", "MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}
+
+
+def read_sex(text: str) -> str:
+    """`M` or `F` from `Nam`/`Nữ` (also `Male`/`Female`), a stray mark before it."""
+    for word in fold(text).split()[:2]:
+        if word in _SEXES:
+            return _SEXES[word]
+        for printed in ("NAM", "NU"):
+            if word.endswith(printed) and len(word) <= len(printed) + 1:
+                return _SEXES[printed]  # `ÑNỮ`: a speck read as a letter
+    return ""

@@ -19,7 +19,7 @@ from digitize.extract.idnumber import (
 from digitize.extract.lexicon import repair_name
 from digitize.extract.mrz import MrzData
 from digitize.extract.names import fold, nfc, strip_foreign_marks
-from digitize.extract.printed import PrintedValue
+from digitize.extract.printed import PrintedValue, read_sex
 from digitize.extract.qr import QrData
 from digitize.records import Field, FieldSource
 
@@ -206,7 +206,7 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
         iso = parse_date(text)
         return _field(name, iso or "", text, "ocr", conf=conf, checks=_date_checks(iso))
     if name == "sex":
-        sex = _read_sex(text)
+        sex = read_sex(text)
         checks = (["sex.valid"], []) if sex else ([], ["sex.valid"])
         return _field(name, sex, text, "ocr", conf=conf, checks=checks)
     if name == "nationality":
@@ -217,17 +217,6 @@ def _ocr_field(name: str, text: str, conf: float) -> Field:
     if name == "enterprise_code":
         return _ocr_tax_code(text, conf)
     return _field(name, _fix_place(nfc(text)), text, "ocr", conf=conf, checks=([], []))
-
-
-def _read_sex(text: str) -> str:
-    """`M` or `F` from `Nam`/`Nữ` (also `Male`/`Female`), a stray mark before it."""
-    for word in fold(text).split()[:2]:
-        if word in _SEXES:
-            return _SEXES[word]
-        for printed in ("NAM", "NU"):
-            if word.endswith(printed) and len(word) <= len(printed) + 1:
-                return _SEXES[printed]  # `ÑNỮ`: a speck read as a letter
-    return ""
 
 
 def _fix_place(text: str) -> str:
