@@ -15,8 +15,9 @@ from digitize.config import Settings
 from digitize.errors import DigitizeError, InputError
 from digitize.ingest.names import display_name, dossier_of, is_ignored, is_manifest
 from digitize.ingest.reasons import reason_for
+from digitize.ingest.service import watch_until_signalled
 from digitize.ingest.status import format_status, read_status
-from digitize.ingest.watcher import Watcher, watch_until_signalled
+from digitize.ingest.watcher import Watcher
 from digitize.pipeline import FileOutcome, process_file
 from digitize.store import Catalog
 

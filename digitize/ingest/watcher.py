@@ -7,12 +7,9 @@ on two looks a quiet period apart), then goes to a pool of workers.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import logging
 import os
-import signal
 import stat
 import threading
 import time
@@ -28,12 +25,13 @@ from digitize.ingest.manifest import apply_manifest, is_dossier_empty
 from digitize.ingest.names import is_ignored, is_manifest
 from digitize.ingest.recovery import recover, recover_entry
 from digitize.ingest.safety import check_layout, refusal
+from digitize.ingest.service import take_home_lock
 from digitize.ingest.worker import Worker
 from digitize.ledger import Ledger
 from digitize.pipeline import FileOutcome
 from digitize.store import Catalog
 
-__all__ = ["Watcher", "watch_until_signalled"]
+__all__ = ["Watcher"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +73,7 @@ class Watcher:
         self._lock_fd: int | None = None
         self._beat_at = 0.0
         self._rescan_at: float | None = None
+        self._warm = False
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -83,7 +82,7 @@ class Watcher:
         if self.ledger is not None:
             return
         check_layout([s.path for s in self.specs], self.settings, self.config)
-        self._lock_fd = _take_lock(self.settings.home)
+        self._lock_fd = take_home_lock(self.settings.home)
         self.ledger = Ledger(self.settings.home / "ledger.sqlite3")
         self.worker = Worker(
             self.settings, self.ledger, self._catalog, {s.path: s for s in self.specs}
@@ -139,8 +138,13 @@ class Watcher:
         try:
             self._start_observers()
             while not stop.is_set():
-                self.step()
-                self.wake.wait(self.settings.watch_poll_s)
+                pause = self.settings.watch_poll_s
+                try:
+                    self.step()
+                except Exception:  # a share gone stale, a locked catalog: go on
+                    log.exception("a watcher pass failed; trying again")
+                    pause = min(30.0, 10 * pause)
+                self.wake.wait(pause)
                 self.wake.clear()
         finally:
             self.close()
@@ -204,12 +208,8 @@ class Watcher:
         relative = path.relative_to(spec.path)
         if any(part.startswith(".") for part in relative.parts[:-1]):
             return
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            self._gone(spec, path, relative)
-            return
-        if stat.S_ISDIR(st.st_mode) or is_ignored(path.name):
+        st = self._lstat(spec, path, relative)
+        if st is None or stat.S_ISDIR(st.st_mode) or is_ignored(path.name):
             return
         refused = refusal(st)
         if refused is None and is_manifest(path.name):
@@ -233,6 +233,17 @@ class Watcher:
             self._ledger.update(entry.id, state="queued")
         else:
             self._settle(path, st, spec, now, entry.id)
+
+    def _lstat(
+        self, spec: FolderSpec, path: Path, relative: Path
+    ) -> os.stat_result | None:
+        try:
+            return os.lstat(path)
+        except FileNotFoundError:
+            self._gone(spec, path, relative)
+        except OSError as err:  # ESTALE, EIO: a share in trouble; look again later
+            log.warning("cannot look at a file in a watched folder: %s", err.strerror)
+        return None
 
     def _settle(
         self,
@@ -267,7 +278,11 @@ class Watcher:
                 log.info("file %s vanished before it was taken", entry.short)
 
     def _dispatch(self) -> None:
-        room = 2 * self._workers - len(self._running)
+        # One file at a time until one was stored: libraries that fill caches lazily
+        # on first use (asn1crypto names in pyHanko's signer, fonts, OCR engines) are
+        # then warm before several threads use them at once.
+        width = 2 * self._workers if self._warm else 1
+        room = width - len(self._running)
         due = [
             entry
             for entry in self._ledger.entries("queued", "retry", "moving")
@@ -293,6 +308,7 @@ class Watcher:
                 log.exception("file #%d: the worker failed", entry_id)
                 outcome = self._after_crash(entry_id)
             if outcome is not None:
+                self._warm |= outcome.status == "stored"
                 self.outcomes.append(outcome)
                 self.on_outcome(outcome)
 
@@ -310,6 +326,8 @@ class Watcher:
                 st = os.lstat(path)
             except FileNotFoundError:
                 self._manifests.pop(path, None)
+                continue
+            except OSError:
                 continue
             if not self.tracker.settled(path, st, spec.settle_s, now):
                 continue
@@ -389,37 +407,3 @@ class Watcher:
             self.tracker.forget(path)
             return False
         return self.tracker.settled(path, st, self.specs[0].settle_s, now)
-
-
-def _take_lock(home: Path) -> int:
-    """One watcher per home: a second one would race the first for the same files."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "watch.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise DigitizeError(
-            f"another watcher (pid {holder}) is running on {home}; stop it first, or "
-            "give this one its own DIGITIZE_HOME",
-            code="watch.running",
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
-
-def watch_until_signalled(watcher: Watcher) -> None:
-    """Run the watcher until SIGTERM or SIGINT; in-flight files finish first."""
-    stop = threading.Event()
-
-    def _stop(*_: object) -> None:
-        stop.set()
-        watcher.wake.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(sig, _stop)
-    watcher.run_forever(stop)

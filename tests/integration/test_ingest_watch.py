@@ -314,3 +314,32 @@ def test_running_watcher_sees_new_files_and_reports_liveness(env, mode, monkeypa
     assert not status["alive"] and status["seen"] == 1
     monkeypatch.setenv("DIGITIZE_HOME", str(settings.home))
     assert main(["status", "--json"]) == 1
+
+
+def test_a_failing_pass_does_not_stop_the_running_watcher(env, monkeypatch):
+    settings, inbox, catalog = env
+    real = Watcher._look_through
+    failures = []
+
+    def stale_once(self, spec, now):
+        if not failures:
+            failures.append(now)
+            raise OSError(errno.ESTALE, "Stale file handle")
+        return real(self, spec, now)
+
+    monkeypatch.setattr(Watcher, "_look_through", stale_once)
+    _drop(inbox, "u/d/sau-loi.pdf", bad.text_pdf(["SAU LOI 58001"]))
+    watcher = Watcher(inbox, replace(settings, watch_poll_s=0.05), catalog)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not watcher.outcomes:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        watcher.wake.set()
+        thread.join(timeout=30)
+    assert failures and watcher.outcomes[0].status == "stored"
