@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from digitize.extract.dates import parse_date
-from digitize.extract.digits import repair_digits
+from digitize.extract.digits import count_digits, repair_digits
 from digitize.extract.idnumber import (
     check_cmnd,
     check_pin,
@@ -37,6 +37,7 @@ _OCR_MAX_CONF = 0.85
 _FAILED_CONF = 0.4  # a hard check failed: shape, check digit, calendar date
 _CHECK_DIGIT_CONF = 0.93  # printed, but under a check digit that holds
 _MIN_REREAD_CONF = 40.0  # a crop read worse than this is ignored
+_NUMBERS = frozenset({"id_number", "old_id_number"})
 # The end of a label caught at the left edge of a crop: `ú: `, `: `, `\\: `.
 _LEADING_JUNK = re.compile(r"^\W*\w?\W*[:;]\s*|^[^\w(]+")
 # Fields whose two readings must agree: numbers, dates, sex.
@@ -157,21 +158,33 @@ def ocr_fields(
         conf = min(found.conf, _OCR_MAX_CONF)
         if name == "id_number" and paper_type.startswith("cmnd"):
             name = "old_id_number"
-        alt = _reread_of(found, rereads or {})
+        alt = _reread_of(name, found, rereads or {})
         field = _read_twice(name, found.text, conf, alt)
         out.setdefault(field.name, field)
     return out
 
 
 def _reread_of(
-    found: PrintedValue, rereads: dict[str, tuple[str, float]]
+    name: str, found: PrintedValue, rereads: dict[str, tuple[str, float]]
 ) -> tuple[str, float] | None:
-    """The crop reading of a value, when every line of it was read again."""
+    """The crop reading of a value, when every line of it was read again.
+
+    A number's reading counts whatever Tesseract's confidence (a label glued to it
+    drags that down): its shape and checks decide. Text needs some confidence.
+    """
     reads = [rereads.get(box) for box in found.boxes]
-    if not reads or any(r is None or r[1] < _MIN_REREAD_CONF for r in reads):
+    least = 0.0 if name in _NUMBERS else _MIN_REREAD_CONF
+    if not reads or any(r is None or r[1] < least for r in reads):
         return None
     texts = [_LEADING_JUNK.sub("", r[0]) for r in reads if r]
     return " ".join(texts), min(r[1] for r in reads if r) / 100
+
+
+def _is_better(name: str, crop: Field, page: Field) -> bool:
+    """Full dates first; for numbers, fewer look-alike letters; else the crop."""
+    if name in _NUMBERS:
+        return count_digits(crop.raw) >= count_digits(page.raw)
+    return len(crop.value) >= len(page.value)
 
 
 def _read_twice(
@@ -193,7 +206,7 @@ def _read_twice(
         return crop
     if name not in _CHECKED_BY_REREAD:
         return crop if alt_conf > conf else page
-    chosen = crop if len(crop.value) >= len(page.value) else page  # full dates first
+    chosen = crop if _is_better(name, crop, page) else page
     chosen.checks_failed.append("ocr.reread")
     chosen.confidence = min(chosen.confidence, _SOFT_FAILED_CONF)
     return chosen

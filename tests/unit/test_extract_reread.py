@@ -86,10 +86,15 @@ def test_a_full_date_beats_a_partial_one():
     assert paper.fields["date_of_birth"].value == "1990-05-12"
 
 
-def test_poor_crop_reading_is_ignored():
+def test_number_with_fewer_look_alikes_wins_but_stays_unverified():
     fields = _read({"064190012345": ("0640900l2B45", 20.0)})
     assert fields["id_number"].value == "064190012345"
-    assert fields["id_number"].checks_failed == []
+    assert "ocr.reread" in fields["id_number"].checks_failed
+
+
+def test_poor_crop_reading_of_text_is_ignored():
+    fields = _read({"LY THỊ HANG": ("LÊ THỊ HÀ", 20.0)})
+    assert fields["full_name"].value == "LÝ THỊ HẰNG"  # mended from the page alone
 
 
 def test_mrz_name_look_alikes():
