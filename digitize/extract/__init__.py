@@ -26,6 +26,7 @@ from digitize.extract.printed import (
     PrintedValue,
     find_dated_line,
     find_loose_name,
+    find_words_date,
     read_printed,
 )
 from digitize.extract.qr import QrData, parse_qr_payload
@@ -42,6 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_DISAGREED_CONF = 0.6  # as merge.py lowers a field two readings disagree on
 # A paper needs at least one of these to count as identity-like.
 _IDENTITY_FIELDS = ("id_number", "old_id_number", "full_name", "date_of_birth")
 # Fields the crop reader reads again (the rest are read once, from the page).
@@ -92,6 +94,7 @@ def extract_page(page: PageEvidence) -> list[Paper]:
         printed = read_printed(slot.segment.lines)
         _fill_unlabelled(slot.segment, printed)
         slot.ocr = ocr_fields(printed, slot.segment.paper_type, page.field_reads)
+        _check_words_date(slot)
         slot.groups.append(slot.ocr)
     mrz = parse_td1(page.mrz_lines) if page.mrz_lines else None
     if mrz and mrz.any_check_digit_passed:
@@ -117,6 +120,21 @@ def value_boxes(page: PageEvidence) -> list[tuple[str, str]]:
             if name in _REREAD:
                 boxes += [(name, b) for b in found.boxes if (name, b) not in boxes]
     return boxes
+
+
+def _check_words_date(slot: _Slot) -> None:
+    """A birth certificate's date of birth in digits against the same in words."""
+    dob = slot.ocr.get("date_of_birth")
+    if slot.segment.paper_type != "birth_certificate" or dob is None or not dob.value:
+        return
+    in_words = find_words_date(slot.segment.lines)
+    if in_words is None:
+        return
+    if in_words == dob.value:
+        dob.checks_passed.append("digits.vs.words")
+    else:
+        dob.checks_failed.append("digits.vs.words")
+        dob.confidence = min(dob.confidence, _DISAGREED_CONF)
 
 
 def _fill_unlabelled(segment: Segment, printed: dict[str, PrintedValue]) -> None:

@@ -11,13 +11,14 @@ import re
 from typing import Literal
 
 from digitize.extract.digits import DIGITISH, count_digits, repair_digits
-from digitize.extract.names import fold
+from digitize.extract.names import fold, nfc
 
 __all__ = [
     "Precision",
     "date_precision",
     "make_iso",
     "parse_date",
+    "parse_date_words",
     "parse_ddmmyyyy",
     "parse_yymmdd",
 ]
@@ -155,3 +156,46 @@ def _from_groups(groups: tuple[str | None, ...]) -> str | None:
     if not (day.isdigit() and month.isdigit() and year.isdigit()):
         return None
     return make_iso(int(year), int(month), int(day))
+
+
+# Vietnamese number words (NFC, lower case) and what they add (identity-papers.md 1.6:
+# a birth certificate writes the birth date in digits and in words).
+_DIGIT_WORDS = {
+    "không": 0, "một": 1, "mốt": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5,
+    "lăm": 5, "nhăm": 5, "sáu": 6, "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9,
+}  # fmt: skip
+_SKIPPED = frozenset({"linh", "lẻ"})
+
+
+def parse_date_words(text: str) -> str | None:
+    """`ngày mười hai, tháng năm, năm hai nghìn không trăm mười chín` to an ISO date."""
+    parts: dict[str, int] = {}
+    for segment in nfc(text).lower().replace(".", ",").split(","):
+        words = segment.split()
+        if len(words) >= 2 and words[0] in ("ngày", "tháng", "năm"):
+            value = _number_from_words(words[1:])
+            if value is None:
+                return None
+            parts[words[0]] = value
+    if len(parts) != 3:
+        return None
+    return make_iso(parts["năm"], parts["tháng"], parts["ngày"])
+
+
+def _number_from_words(words: list[str]) -> int | None:
+    """Value of Vietnamese number words, e.g. `hai nghìn không trăm linh năm`."""
+    total = group = last = 0
+    for word in words:
+        if word in _DIGIT_WORDS:
+            last = _DIGIT_WORDS[word]
+        elif word == "mười":
+            group += 10
+        elif word == "mươi":
+            group, last = group + last * 10, 0
+        elif word == "trăm":
+            group, last = group + last * 100, 0
+        elif word in ("nghìn", "ngàn"):
+            total, group, last = total + (group + last) * 1000, 0, 0
+        elif word not in _SKIPPED:
+            return None
+    return total + group + last

@@ -13,7 +13,7 @@ from functools import cache
 
 from rapidfuzz import fuzz
 
-from digitize.extract.dates import parse_date
+from digitize.extract.dates import parse_date, parse_date_words
 from digitize.extract.idnumber import find_number
 from digitize.extract.labels import (
     FIELD_LABELS,
@@ -32,6 +32,7 @@ __all__ = [
     "box_key",
     "find_dated_line",
     "find_loose_name",
+    "find_words_date",
     "read_printed",
     "read_sex",
 ]
@@ -97,6 +98,19 @@ def find_dated_line(lines: list[Line]) -> PrintedValue | None:
         if _DATED.search(line.folded) and parse_date(line.text):
             words = _words(line, 0, len(line.tokens))
             return PrintedValue(nfc(line.text), _mean_conf(words))
+    return None
+
+
+def find_words_date(lines: list[Line]) -> str | None:
+    """The date a birth certificate writes in words (`Ghi bằng chữ: ngày …`), ISO."""
+    for index, line in enumerate(lines):
+        if "GHI BANG CHU" not in line.folded:
+            continue
+        text = line.text.partition(":")[2]
+        following = lines[index + 1].text if index + 1 < len(lines) else ""
+        if following and ":" not in following:
+            text += " " + following  # the words wrap onto a second line
+        return parse_date_words(text)
     return None
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from digitize.extract import classify_page, extract_page
-from digitize.extract.dates import parse_date
+from digitize.extract.dates import parse_date, parse_date_words
 from digitize.extract.idnumber import check_tax_code
 from digitize.extract.layout import split_columns
 from digitize.extract.lexicon import is_known_word, repair_name
@@ -256,3 +256,42 @@ def test_side_by_side_card_is_cut_into_columns():
 
 def test_one_card_is_not_cut():
     assert len(split_columns(_row_words(FRONT_ROWS, 1))) == 1
+
+
+@pytest.mark.parametrize(
+    ("words", "iso"),
+    [
+        ("ngày mười hai, tháng năm, năm hai nghìn không trăm mười chín", "2019-05-12"),
+        ("ngày hai mươi lăm, tháng tư, năm hai nghìn không trăm hai mươi mốt",
+         "2021-04-25"),
+        ("ngày ba mươi mốt, tháng mười hai, năm một nghìn chín trăm chín mươi chín",
+         "1999-12-31"),
+        ("ngày mồng một, tháng một, năm hai nghìn", None),  # `mồng` is not read
+        ("ngày ba mươi, tháng hai, năm hai nghìn không trăm linh năm", None),  # 30 Feb
+    ],
+)  # fmt: skip
+def test_date_in_words(words, iso):
+    assert parse_date_words(words) == iso
+
+
+WORDS = (
+    "Ghi bằng chữ: ngày hai mươi hai, tháng tư, năm hai nghìn không trăm hai\nmươi bốn"
+)
+
+
+def test_birth_date_in_digits_confirmed_by_words():
+    text = BIRTH.replace("Giới tính:", WORDS + "\nGiới tính:")
+    (paper,) = extract_page(_page(text))
+    dob = paper.fields["date_of_birth"]
+    assert "digits.vs.words" in dob.checks_passed
+    assert dob.verified
+
+
+def test_birth_date_words_disagreeing_are_not_verified():
+    text = BIRTH.replace(
+        "Giới tính:", WORDS.replace("hai mươi hai", "hai mươi ba") + "\nGiới tính:"
+    )
+    (paper,) = extract_page(_page(text))
+    dob = paper.fields["date_of_birth"]
+    assert "digits.vs.words" in dob.checks_failed
+    assert not dob.verified
