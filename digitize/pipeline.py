@@ -6,6 +6,7 @@ claim -> private copy -> pages -> OCR (pages in parallel) -> extraction -> searc
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import logging
@@ -281,6 +282,8 @@ def process_file(
         outcome = process_claim(claim, settings, catalog)
     finally:
         claim.discard()
+        with contextlib.suppress(OSError):
+            work.rmdir()  # unless another file of this run still uses it
     if outcome.status == "duplicate":
         catalog.log_event(
             "duplicate", outcome.document_id, {"unit": unit, "dossier": dossier}

@@ -300,3 +300,43 @@ def test_orphan_blobs_go_and_referenced_ones_stay(settings, catalog):
     half.write_bytes(b"%PDF half")
     assert remove_orphans(paths, catalog) == 1
     assert paths[0].exists() and not paths[1].exists() and not half.exists()
+
+
+# --- watched folders from the settings --------------------------------------------
+
+
+def test_watch_folders_from_toml_with_their_own_timings(tmp_path, monkeypatch):
+    from digitize.config import load_settings
+    from digitize.ingest.folders import resolve_folders
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f"[watch]\npolling = false\nsettle_s = 3.0\n"
+        f'[[watch.folders]]\npath = "{tmp_path}/local"\n'
+        f'[[watch.folders]]\npath = "{tmp_path}/smb"\nmode = "polling"\n'
+        "settle_s = 90.0\nyoung_s = 240\n"
+    )
+    local, smb = resolve_folders(load_settings(path))
+    assert (local.mode, local.settle_s) == ("events", 3.0)
+    assert (smb.mode, smb.settle_s, smb.young_s) == ("polling", 90.0, 240.0)
+    assert smb.path == (tmp_path / "smb").resolve() and smb.path.is_dir()
+    monkeypatch.setenv("DIGITIZE_WATCH_FOLDERS", f'[{{"path": "{tmp_path}/env"}}]')
+    (only,) = resolve_folders(load_settings(path))
+    assert only.path.name == "env"
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['[[watch.folders]]\nmode = "polling"\n',
+     '[[watch.folders]]\npath = "/x"\ncolour = "red"\n',
+     '[[watch.folders]]\npath = "/x"\nmode = "sometimes"\n',
+     '[[watch.folders]]\npath = "/x"\nsettle_s = -1\n'],
+)  # fmt: skip
+def test_bad_watch_folders_are_refused_by_name(tmp_path, table):
+    from digitize.config import load_settings
+    from digitize.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text(table)
+    with pytest.raises(ConfigError, match=r"watch\.folders"):
+        load_settings(path)
