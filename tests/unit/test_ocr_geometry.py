@@ -77,11 +77,18 @@ def test_a_sideways_page_is_turned_without_a_second_reading(settings, monkeypatc
 
 def test_a_skewed_page_is_straightened_with_its_words(settings, monkeypatch):
     image = Image.new("L", (2480, 3508), 255)
-    calls = _fake_reader(monkeypatch, _lines(slope_deg=2.5))
+    calls = _fake_reader(monkeypatch, _lines(slope_deg=1.0))
     page, straight = ocr_page(image, 0, 300, settings)
     assert calls == [1]
     assert abs(skew_deg(page.words)) < 0.1
     assert straight.size == image.size and straight is not image
+
+
+def test_a_page_skewed_past_the_reading_order_is_read_again(settings, monkeypatch):
+    image = Image.new("L", (2480, 3508), 255)
+    calls = _fake_reader(monkeypatch, _lines(slope_deg=2.5))
+    _, straight = ocr_page(image, 0, 300, settings)
+    assert calls == [1, 1] and straight is not image
 
 
 def test_limitation_pages_skewed_over_10_degrees_keep_their_skew(settings, monkeypatch):
