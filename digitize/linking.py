@@ -155,13 +155,13 @@ def _refresh_person(db: sqlite3.Connection, person_id: int) -> None:
         found = [r for r in rows if r[0] == name]
         if found:
             best[name] = max(found, key=lambda r: _rank(name, r[1], r[2], r[3]))[1]
-    name = best.get("full_name")
+    full_name = best.get("full_name")
     db.execute(
         "UPDATE persons SET full_name = ?, name_key = ?, date_of_birth = ?, sex = ?"
         " WHERE id = ?",
         (
-            nfc(name) if name else None,
-            fold(name) if name else None,
+            nfc(full_name) if full_name else None,
+            fold(full_name) if full_name else None,
             best.get("date_of_birth"),
             best.get("sex"),
             person_id,
@@ -169,10 +169,12 @@ def _refresh_person(db: sqlite3.Connection, person_id: int) -> None:
     )
 
 
-def _rank(name: str, value: str, verified: int, confidence: float) -> tuple:
+def _rank(
+    name: str, value: str, verified: int, confidence: float
+) -> tuple[int, int, float]:
     """Names with their marks first (an MRZ has none); then verified, full dates."""
     if name == "full_name":
-        return (fold(value) != value.upper(), verified, confidence)
+        return (int(fold(value) != value.upper()), verified, confidence)
     precision = len(value) if name == "date_of_birth" else 0  # day, month, year
     return (verified, precision, confidence)
 

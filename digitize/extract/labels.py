@@ -191,5 +191,5 @@ def _is_label_end(units: list[Unit], end: int, *, exact: bool, size: int) -> boo
         return exact and size >= 3
     # Digits after the label, OCR may split them (`SỐ 91 5044777`).
     following = "".join(u.word for u in units[end : end + 3] if u.word.isalnum())
-    head = re.match(r"[0-9OIZSB]+", following)
-    return bool(head) and sum(c.isdigit() for c in head.group(0)) >= 7
+    head = re.match(r"[0-9OIZSB]*", following)
+    return head is not None and sum(c.isdigit() for c in head.group(0)) >= 7

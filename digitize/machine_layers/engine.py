@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from PIL import Image
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 try:
-    import tesserocr  # type: ignore[import-not-found, unused-ignore]
+    import tesserocr  # type: ignore[import-untyped, import-not-found, unused-ignore]
 except ImportError:  # pragma: no cover - the command line is used instead
     tesserocr = None
 
@@ -57,7 +58,7 @@ def _tessdata() -> str | None:
     return found.group(1) if found else None
 
 
-def _api(lang: str):
+def _api(lang: str) -> Any:  # tesserocr ships no type hints
     apis = getattr(_local, "apis", None)
     if apis is None:
         apis = _local.apis = {}
