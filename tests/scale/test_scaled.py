@@ -136,6 +136,7 @@ def test_two_workers_ingest_100_files_once_like_embedded(
 
     assert counts == {"stored": 100}
     _check_stored_once(b, embedded_100["hashes"])
+    capsys.readouterr()  # drop the timing line printed above
     assert main(["jobs", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"] == {"stored": 100}
     attempts = b.catalog.db.execute("SELECT DISTINCT attempts FROM jobs").fetchall()
