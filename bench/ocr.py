@@ -29,6 +29,7 @@ import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,11 @@ def run_floor(docs: list[Doc], label: str = "floor") -> Result:
         for i in range(len(d.truths))
     ]
     cpu0, kids0, wall0 = _cpu_self(), _cpu_children(), time.perf_counter()
-    with ProcessPoolExecutor(CORES, initializer=_same_priority) as pool:
+    # spawn: workers that do not share (and count) the pages this process generated.
+    context = get_context("spawn")
+    with ProcessPoolExecutor(
+        CORES, mp_context=context, initializer=_same_priority
+    ) as pool:
         outputs = list(pool.map(_floor_page, jobs))
     wall = time.perf_counter() - wall0
     cpu = _cpu_self() - cpu0 + _cpu_children() - kids0
@@ -384,12 +389,13 @@ def digitize_child(home: Path, inbox: Path) -> None:
         pages[outcome.name] = [dict(r) for r in rows]
         for stage, seconds in outcome.stage_seconds.items():
             stages[stage] = stages.get(stage, 0.0) + seconds
+    # Everything runs in this process (tesserocr); its children are short tool runs
+    # forked from it, whose RSS counts the parent's pages again: not added.
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     stats = {
         "wall_s": wall,
         "cpu_s": cpu,
-        "peak_mb": (own + kids) / 1024,
+        "peak_mb": own / 1024,
         "pages": pages,
         "engine": engine_name(),
         "stages": stages,
@@ -450,8 +456,9 @@ def _targets(res: dict[str, Result]) -> list[str]:
             lambda r: r <= 1.15,
         ),
         f"peak memory: digitize {mix_d.peak_mb:.0f} MB for the whole process "
-        f"({CORES} page workers), target < 600 MB per worker: "
-        f"{_verdict(mix_d.peak_mb < 600)}",
+        f"({CORES} page workers, 2 files at once), floor {up_f.peak_mb:.0f} MB per "
+        f"worker (Python worker + tesseract), target < 600 MB per worker: "
+        f"{_verdict(mix_d.peak_mb / CORES < 600)}",
     ]
 
 
