@@ -173,11 +173,16 @@ def _group_lines(words: list[Word]) -> dict[_WORD_LINE, list[Word]]:
 def _mrz_band(
     words: list[Word], size: tuple[int, int]
 ) -> tuple[int, int, int, int] | None:
-    """Box around the OCR lines that look like MRZ, widened to three full lines."""
+    """Box around the OCR lines that look like MRZ, widened to three full lines.
+
+    Only the MRZ-like words of a line count: Tesseract may join an MRZ line with
+    print of a card lying beside it.
+    """
     hits = [
-        line
+        mrz_words
         for line in _group_lines(words).values()
-        if _looks_like_mrz("".join(w.text for w in line))
+        if (mrz_words := [w for w in line if _is_mrz_word(w.text)])
+        and _looks_like_mrz("".join(w.text for w in mrz_words))
     ]
     if not hits:
         return None
@@ -225,6 +230,11 @@ def _below_back_markers(
     top = max(w.top + w.height for w in lowest)
     bottom = min(size[1], round(top + _BELOW_MARKERS * height))
     return (0, top, size[0], bottom) if bottom - top > 2 * height else None
+
+
+def _is_mrz_word(text: str) -> bool:
+    """A word of MRZ characters: capitals, digits and fillers only, mostly."""
+    return len(re.findall(r"[A-Z0-9<«]", text)) >= max(2, 0.8 * len(text))
 
 
 def _looks_like_mrz(text: str) -> bool:
