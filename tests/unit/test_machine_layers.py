@@ -178,3 +178,17 @@ def test_field_crops_are_read_again():
     ((text, conf),) = reads.values()
     assert text == "NGUYỄN THỊ HẰNG"
     assert conf > 60
+
+
+def test_mrz_band_leaves_out_print_joined_to_an_mrz_line():
+    from digitize.machine_layers import _mrz_band
+
+    junk = [Word(t, 40 + 120 * i, 1000, 100, 40, 60.0, 1, 1, 1)
+            for i, t in enumerate(["đà", "tạbesgt9/nc", "tin"])]  # fmt: skip
+    mrz = [
+        Word(MRZ[0], 1800, 1000 + 0, 1500, 50, 90.0, 1, 1, 1),
+        Word(MRZ[1], 1800, 1000 + 90, 1500, 50, 90.0, 1, 1, 2),
+        Word(MRZ[2], 1800, 1000 + 180, 1500, 50, 90.0, 1, 1, 3),
+    ]
+    left, _, right, _ = _mrz_band(junk + mrz, (3500, 2500))
+    assert left > 1500 and right > 3300
