@@ -199,10 +199,24 @@ def _load_signer(source: KeySource) -> Signer:
             signer = source.load_signer()
             if isinstance(signer, SimpleSigner):
                 signer = CachedKeySigner(signer)
+            _warm_names(signer)
             _signers[key] = signer
             if source.is_development:
                 log.warning("signing with the development key: no legal value")
         return _signers[key]
+
+
+def _warm_names(signer: Signer) -> None:
+    """Build asn1crypto's lazy name caches now, under the lock.
+
+    `Name.native` fills its cache in place on first read; two signing threads reading a
+    fresh shared certificate at once saw a half-built dict (KeyError 'common_name').
+    """
+    certs = [signer.signing_cert] if signer.signing_cert is not None else []
+    certs += list(getattr(signer, "cert_registry", None) or [])
+    for cert in certs:
+        for name in (cert.subject, cert.issuer):
+            _ = name.native, name.human_friendly
 
 
 class CachedKeySigner(SimpleSigner):
