@@ -1,20 +1,21 @@
-# digitize: the two commands a new machine needs are `make demo` and `make test`.
+# digitize: `make demo` and `make test` run scripts/demo.sh and scripts/test.sh.
 .PHONY: setup demo test test-fast lint bench clean
 
 setup:
 	@bash scripts/setup.sh
 
-demo: setup
-	.venv/bin/digitize demo
+demo:
+	bash scripts/demo.sh
 
-test: setup
+test:
+	bash scripts/test.sh
+
+test-fast:
+	bash scripts/setup.sh --test
 	.venv/bin/python -m pytest -q
-	.venv/bin/python -m pytest -q -m slow
 
-test-fast: setup
-	.venv/bin/python -m pytest -q
-
-lint: setup
+lint:
+	bash scripts/setup.sh --test
 	.venv/bin/ruff format --check digitize tests samples bench
 	.venv/bin/ruff check digitize tests samples bench
 
