@@ -15,6 +15,7 @@ from typing import Any
 
 from digitize.config import DEFAULT_CONFIG
 from digitize.errors import ConfigError, NotFoundError
+from digitize.records import IDENTITY_FIELDS
 
 __all__ = [
     "DEFAULT_FORMS",
@@ -30,21 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_FORMS = DEFAULT_CONFIG.parent / "forms"
-IDENTITY_FIELDS = frozenset(
-    {
-        "id_number",
-        "old_id_number",
-        "full_name",
-        "date_of_birth",
-        "sex",
-        "nationality",
-        "place_of_origin",
-        "place_of_birth",
-        "residence",
-        "issue_date",
-        "expiry_date",
-    }
-)
 _FORMATS = frozenset({"", "dmy", "sex_vi"})
 # Who issues each card family (Circular 06/2021/TT-BCA art. 5; Law 26/2023 art. 26).
 _ISSUERS = {

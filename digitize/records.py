@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "IDENTITY_FIELDS",
     "Field",
     "FieldSource",
     "OcrPage",
@@ -15,6 +16,21 @@ __all__ = [
 ]
 
 FieldSource = Literal["qr", "mrz", "ocr"]
+
+# The canonical identity fields, in display order (identity-papers.md section 1.5).
+IDENTITY_FIELDS = (
+    "id_number",
+    "old_id_number",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "place_of_origin",
+    "place_of_birth",
+    "residence",
+    "issue_date",
+    "expiry_date",
+)
 
 
 @dataclass(frozen=True)

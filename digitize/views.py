@@ -5,22 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from digitize.logs import mask_id
+from digitize.records import IDENTITY_FIELDS
 
 __all__ = ["format_document", "format_person"]
 
-_FIELD_ORDER = (
-    "id_number",
-    "old_id_number",
-    "full_name",
-    "date_of_birth",
-    "sex",
-    "nationality",
-    "place_of_origin",
-    "place_of_birth",
-    "residence",
-    "issue_date",
-    "expiry_date",
-)
 
 
 def _best_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -32,7 +20,7 @@ def _best_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
             held["confidence"],
         ):
             best[f["name"]] = f
-    order = {name: i for i, name in enumerate(_FIELD_ORDER)}
+    order = {name: i for i, name in enumerate(IDENTITY_FIELDS)}
     return sorted(best.values(), key=lambda f: order.get(f["name"], 99))
 
 
