@@ -147,8 +147,28 @@ def read_mrz_lines(image: Image.Image, words: list[Word]) -> list[str]:
         lines = _pick_mrz_lines(result.text.splitlines())
         if lines:
             break
+    # The page's own reading of the MRZ wins when more of its check digits hold.
+    page_lines = _pick_mrz_lines(_page_mrz_texts(words))
+    if _checks_held(page_lines) > _checks_held(lines):
+        lines = page_lines
     log.debug("MRZ: band %s, %d lines", band, len(lines))
     return lines
+
+
+def _page_mrz_texts(words: list[Word]) -> list[str]:
+    """The MRZ-like words of each page line, top to bottom."""
+    rows = [
+        [w for w in line if _is_mrz_word(w.text)]
+        for line in _group_lines(words).values()
+    ]
+    rows = [row for row in rows if row]
+    rows.sort(key=lambda row: row[0].top)
+    return ["".join(w.text for w in row) for row in rows]
+
+
+def _checks_held(lines: list[str]) -> int:
+    parsed = parse_td1(lines) if lines else None
+    return len(parsed.checks_passed) if parsed else -1
 
 
 def _may_hold_mrz(words: list[Word]) -> bool:
