@@ -203,8 +203,13 @@ def _cpu_self() -> float:
 # --- (a) the raw floor ---------------------------------------------------------------
 
 
-def _floor_page(job: tuple[str, str, int, int]) -> tuple[str, float]:
-    """Worker: rasterise one page, read it with the Tesseract CLI, one thread."""
+def _floor_page(job: tuple[str, str, int, int]) -> tuple[str, float, float]:
+    """Worker: rasterise one page, read it with the Tesseract CLI, one thread.
+
+    Returns the text, the worker's peak memory (its own and its largest Tesseract
+    run) and the CPU seconds of this page (the worker's and the Tesseract run's).
+    """
+    cpu0 = _cpu_self() + _cpu_children()
     path, fmt, index, dpi = job
     if fmt == "pdf":
         import pypdfium2 as pdfium
@@ -229,8 +234,9 @@ def _floor_page(job: tuple[str, str, int, int]) -> tuple[str, float]:
     ).stdout
     from digitize.tools.tesseract import parse_tsv
 
+    text = parse_tsv(out.decode("utf-8", "replace")).text
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return parse_tsv(out.decode("utf-8", "replace")).text, _peak_own_mb() + kids
+    return text, _peak_own_mb() + kids, _cpu_self() + _cpu_children() - cpu0
 
 
 def _floor_jobs(docs: list[Doc]) -> list[tuple[str, str, int, int]]:
@@ -254,17 +260,18 @@ def run_floor(
         CORES, mp_context=context, initializer=_same_priority
     ) as pool:
         list(pool.map(_floor_warm, range(CORES)))
-        cpu0, kids0, wall0 = _cpu_self(), _cpu_children(), time.perf_counter()
+        wall0 = time.perf_counter()
         outputs, latencies = [], []
         for batch in [[d] for d in docs] if one_by_one else [docs]:
             started = time.perf_counter()
             outputs += list(pool.map(_floor_page, _floor_jobs(batch)))
             latencies.append(time.perf_counter() - started)
         wall = time.perf_counter() - wall0
-    cpu = _cpu_self() - cpu0 + _cpu_children() - kids0
+    # CPU of the pages themselves: the workers' start-up and warm-up are not counted.
+    cpu = sum(seconds for _, _, seconds in outputs)
     truths = [t for d in docs for t in d.truths]
-    texts = [text for text, _ in outputs]
-    peak = max(mb for _, mb in outputs)
+    texts = [text for text, _, _ in outputs]
+    peak = max(mb for _, mb, _ in outputs)
     result = Result(label, len(truths), wall, cpu, peak, cer(truths, texts))
     result.notes["latencies"] = latencies
     return result
