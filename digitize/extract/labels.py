@@ -7,6 +7,7 @@ matched on accent-folded words, fuzzily, so OCR slips in marks or letters still 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 
@@ -161,10 +162,20 @@ def _match_label(label: _Label, units: list[Unit]) -> list[LabelHit]:
     size = len(label.words)
     short = len(label.joined) <= _SHORT
     hits = []
+    target = len(label.joined)
+    ends = list(itertools.accumulate((len(u.word) for u in units), initial=0))
     # A window one word shorter catches two words OCR glued together (`thườngtrú`).
     for width in {max(1, size - 1), size}:
+        floor = _MIN_SCORE if width == size else _MIN_SPLIT_SCORE
         for start in range(len(units) - width + 1):
             if short and (width != size or not units[start].after_slash):
+                continue
+            # A length this far off cannot reach the score (fuzz.ratio is at most
+            # 100 * (1 - |a - b| / (a + b))): skip it before joining the words.
+            length = ends[start + width] - ends[start]
+            if 100 * (length + target - abs(length - target)) < floor * (
+                length + target
+            ) or (short and length != target):
                 continue
             window = "".join(u.word for u in units[start : start + width])
             score = 100.0 if window == label.joined else 0.0
