@@ -64,7 +64,7 @@ STOP_LABELS: tuple[str, ...] = (
     "Nghề nghiệp", "Ethnicity", "Religion", "Email", "Ghi bằng chữ",
     "Tên công ty viết bằng tiếng nước ngoài", "Tên công ty viết tắt",
     "Loại giấy tờ pháp lý của cá nhân", "Nơi cấp", "Chức danh", "Quan hệ với chủ hộ",
-    "Địa chỉ trụ sở chính",
+    "Địa chỉ trụ sở chính", "Nơi tạm trú",
 )  # fmt: skip
 _SHORT = 4  # labels this short (folded, no spaces) must match exactly where allowed
 _SEPARATORS = frozenset(":;/|.…_-")

@@ -46,7 +46,7 @@ _CHECKED_BY_REREAD = frozenset(
 )
 _SOFT_FAILED_CONF = 0.7  # a consistency check failed: more often OCR than the card
 _NATIONALITIES = {"VNM": "Việt Nam", "VIET NAM": "Việt Nam", "VIETNAM": "Việt Nam"}
-_LA = re.compile(r"(?<!\w)la(?= [A-ZĐ])")
+_LA = re.compile(r"(?<!\w)[l1|]a(?= [A-ZĐ])")  # `la Dom`, `1a Dom`: Ia Dom
 _SEXES = {"NAM": "M", "NU": "F", "MALE": "M", "FEMALE": "F", "M": "M", "F": "F"}
 
 

@@ -295,3 +295,12 @@ def test_birth_date_words_disagreeing_are_not_verified():
     dob = paper.fields["date_of_birth"]
     assert "digits.vs.words" in dob.checks_failed
     assert not dob.verified
+
+
+def test_residence_stops_at_the_temporary_residence_line():
+    text = CT07.replace(
+        "9. Nơi thường trú: Thôn 4, Ia Kla, Đức Cơ, Gia Lai",
+        "9. Nơi thường trú: Thôn 4, 1a Kla, Đức Cơ, Gia Lai\n10. Nơi tạm trú: Không",
+    )
+    (paper,) = extract_page(_page(text))
+    assert paper.fields["residence"].value == "Thôn 4, Ia Kla, Đức Cơ, Gia Lai"
