@@ -22,7 +22,7 @@ from typing import Any
 
 from digitize.errors import StorageError
 from digitize.logs import mask_id, mask_name
-from digitize.store import now_iso
+from digitize.store import create_private, now_iso
 
 __all__ = ["AuditLog", "ChainReport", "mask_query", "scrub", "verify_chain"]
 
@@ -101,7 +101,7 @@ class AuditLog:
 
     def __init__(self, path: Path) -> None:
         """Open (or create) the log at `path`; its head file sits beside it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         self.path = path
         self.head_path = path.with_name(path.stem + ".head.json")
         try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitize.errors import AuthError, ConfigError, PermissionDeniedError, StorageError
-from digitize.store import now_iso
+from digitize.store import create_private, now_iso
 
 __all__ = [
     "PERMISSIONS",
@@ -177,7 +177,7 @@ class AccessStore:
 
     def __init__(self, path: Path) -> None:
         """Open (or create) the store at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         try:
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
             self.db.row_factory = sqlite3.Row

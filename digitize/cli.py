@@ -1,4 +1,4 @@
-"""The `digitize` command: parse arguments, call one function, map errors to exit codes."""
+"""The `digitize` command: parse arguments, call one function, map errors to exits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from digitize.batch.commands import BATCH_COMMANDS, add_batch_parsers
 from digitize.config import Settings, load_settings
-from digitize.errors import DigitizeError
+from digitize.errors import DigitizeError, QueryError
 from digitize.logs import configure_logging
 from digitize.scale.commands import add_scale_parsers, scaled_handler
 from digitize.sign.commands import (
@@ -38,15 +38,41 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common_options(*, top: bool) -> argparse.ArgumentParser:
+    """-v, -q, --config, --json: accepted before and after the subcommand.
+
+    The subcommands' copies default to SUPPRESS so that an option given before the
+    subcommand is not reset by the subcommand's own default.
+    """
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=0, help="debug logs")
-    common.add_argument("-q", "--quiet", action="store_true", help="warnings only")
-    common.add_argument("--config", type=Path, help="settings file (TOML)")
-    common.add_argument("--json", action="store_true", help="JSON on stdout")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=default(0), help="debug logs"
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="warnings only",
+    )
+    common.add_argument(
+        "--config", type=Path, default=default(None), help="settings file (TOML)"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=default(False), help="JSON on stdout"
+    )
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common_options(top=False)
     parser = argparse.ArgumentParser(
         prog="digitize",
-        parents=[common],
+        parents=[_common_options(top=True)],
         description="Digitize scanned dossiers: OCR, identity fields, signed PDFs.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,7 +136,10 @@ def format_summary(outcomes: list[Any]) -> str:
             "yes" if out.validated else "no",
         )
         rows.append(
-            "  ".join(f"{v!s:<{w}}" for v, (_, w) in zip(values, _SUMMARY_COLUMNS, strict=True))
+            "  ".join(
+                f"{v!s:<{w}}"
+                for v, (_, w) in zip(values, _SUMMARY_COLUMNS, strict=True)
+            )
         )
         if out.status == "failed":
             rows.append(f"    -> {out.error_code} at {out.error_stage}: {out.message}")
@@ -161,7 +190,7 @@ def _cmd_find(args: argparse.Namespace, settings: Settings) -> int:
     elif args.name:
         people = find_by_name(catalog, args.name, args.dob)
     else:
-        raise DigitizeError("give --id NUMBER or --name NAME", code="query.empty")
+        raise QueryError("give --id NUMBER or --name NAME", code="query.empty")
     _print(
         people, args.json, "\n\n".join(format_person(p) for p in people) or "no match"
     )
@@ -252,7 +281,9 @@ def _cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     store = AccessStore(settings.home / "access.sqlite3")
     if args.action == "list":
         users = store.list_users()
-        lines = [f"{u['username']:<20} {u['role']:<8} {u['units'] or '*'}" for u in users]
+        lines = [
+            f"{u['username']:<20} {u['role']:<8} {u['units'] or '*'}" for u in users
+        ]
         _print(users, args.json, "\n".join(lines) or "no users")
         return 0
     if not args.username:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import StorageError
+from digitize.store import create_private
 
 __all__ = ["ACTIVE", "FINAL", "Entry", "Ledger"]
 
@@ -147,7 +148,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         """Open (or create) the ledger file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         try:
             self.db = sqlite3.connect(
                 path, timeout=30, check_same_thread=False, isolation_level=None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from digitize.errors import NotFoundError, QueryError
+from digitize.extract.dates import make_iso
 from digitize.extract.names import fold, nfc
 from digitize.linking import open_candidates
 from digitize.store import Catalog, fold_text, nfc_keep
@@ -97,6 +98,18 @@ def find_by_id(catalog: Catalog, id_number: str) -> dict[str, Any]:
     return _person_view(catalog, row)
 
 
+def _check_dob(dob: str | None) -> None:
+    """Refuse a date of birth that is malformed or not on the calendar (1990-02-30)."""
+    if not dob:
+        return
+    parts = [int(p) for p in dob.split("-")] if _DOB_RE.match(dob) else []
+    if not parts or make_iso(*parts) is None:
+        raise QueryError(
+            "date of birth must be a real date, YYYY-MM-DD (or YYYY-MM, YYYY)",
+            code="query.bad_date",
+        )
+
+
 def find_by_name(
     catalog: Catalog, name: str, dob: str | None = None
 ) -> list[dict[str, Any]]:
@@ -108,8 +121,7 @@ def find_by_name(
     key = fold(name)
     if not key:
         raise QueryError("give a name to look up", code="query.empty")
-    if dob and not _DOB_RE.match(dob):
-        raise QueryError("date of birth must be YYYY-MM-DD", code="query.bad_date")
+    _check_dob(dob)
     sql, params = "SELECT * FROM persons WHERE name_key = ?", [key]
     if dob:
         sql += " AND date_of_birth LIKE ?"
@@ -183,7 +195,10 @@ def show_document(catalog: Catalog, document_id: str) -> dict[str, Any]:
         NotFoundError: no document with that id (or id prefix).
     """
     if not re.fullmatch(r"[0-9a-f]{4,64}", document_id):
-        raise QueryError("a document id is hexadecimal", code="query.bad_document")
+        raise QueryError(
+            "a document id is 4 to 64 lower-case hexadecimal digits",
+            code="query.bad_document",
+        )
     row = catalog.db.execute(
         "SELECT * FROM documents WHERE id LIKE ? OR sha256 = ?",
         (document_id[:16] + "%", document_id),
@@ -247,8 +262,7 @@ def find_people(
     key = fold(name)
     if not key:
         raise QueryError("give a name to look up", code="query.empty")
-    if dob and not _DOB_RE.match(dob):
-        raise QueryError("date of birth must be YYYY-MM-DD", code="query.bad_date")
+    _check_dob(dob)
     sql = (
         "SELECT p.id, p.id_number, p.full_name, p.date_of_birth, p.sex,"
         " (SELECT count(*) FROM links l WHERE l.person_id = p.id) AS documents"

@@ -29,6 +29,7 @@ __all__ = [
     "Catalog",
     "DocumentRecord",
     "blob_path",
+    "create_private",
     "fold_text",
     "sha256_file",
     "write_blob",
@@ -195,6 +196,16 @@ def nfc_keep(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def create_private(path: Path) -> None:
+    """Create a database file readable by its owner only (it holds personal data).
+
+    SQLite gives its -wal and -shm files the same mode as the database file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def sha256_file(path: Path) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -267,7 +278,7 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         """Open (and create if needed) the catalog at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
         try:
             self.db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         except sqlite3.Error as err:
@@ -465,9 +476,12 @@ class Catalog:
         current = row.fetchone()
         if current is None:
             raise StorageError(f"document {document_id} is not in the catalog")
-        if current["signed_sha256"] and not db.execute(
-            "SELECT 1 FROM versions WHERE document_id = ?", (document_id,)
-        ).fetchone():
+        if (
+            current["signed_sha256"]
+            and not db.execute(
+                "SELECT 1 FROM versions WHERE document_id = ?", (document_id,)
+            ).fetchone()
+        ):
             db.execute(
                 "INSERT INTO versions (document_id, version, kind, unsigned_sha256,"
                 " signed_sha256, sign_level, signer, signed_at, created_at)"

@@ -105,3 +105,14 @@ def test_blobs_are_content_addressed(tmp_path):
     assert blob_path(tmp_path, sha, ".bin").read_bytes() == b"hello"
     assert write_blob(tmp_path, b"hello", ".bin") == sha
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("dob", ["1990-13-45", "1995-02-30", "notadate", "1990-1"])
+def test_find_by_name_refuses_impossible_dates(catalog, dob):
+    with pytest.raises(QueryError) as err:
+        find_by_name(catalog, "Le Van Hung", dob)
+    assert err.value.code == "query.bad_date"
+
+
+def test_catalog_file_is_private(settings, catalog):
+    assert settings.catalog.stat().st_mode & 0o077 == 0
