@@ -201,6 +201,8 @@ def create_private(path: Path) -> None:
 
     SQLite gives its -wal and -shm files the same mode as the database file.
     """
+    if str(path) == ":memory:":
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
