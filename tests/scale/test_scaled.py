@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -136,9 +138,16 @@ def test_two_workers_ingest_100_files_once_like_embedded(
 
     assert counts == {"stored": 100}
     _check_stored_once(b, embedded_100["hashes"])
-    capsys.readouterr()  # drop the timing line printed above
-    assert main(["jobs", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["counts"] == {"stored": 100}
+    # The command as an operator runs it, in its own process (settings from the env).
+    jobs = subprocess.run(
+        [sys.executable, "-m", "digitize", "jobs", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert jobs.returncode == 0, jobs.stderr
+    assert json.loads(jobs.stdout)["counts"] == {"stored": 100}
     attempts = b.catalog.db.execute("SELECT DISTINCT attempts FROM jobs").fetchall()
     assert [a[0] for a in attempts] == [2]  # one read and one signing per file
     # Both worker processes took jobs (the column names the last step's process).
