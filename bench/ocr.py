@@ -317,9 +317,8 @@ def run_ocrmypdf(docs: list[Doc], out: Path, label: str = "OCRmyPDF") -> Result:
         argv += ["--sidecar", str(target.with_suffix(".txt"))]
         if doc.fmt != "pdf":
             argv += ["--image-dpi", str(doc.dpi)]
-        subprocess.run([*argv, str(doc.path), str(target)], check=True)
+        peak = max(peak, _run_measured([*argv, str(doc.path), str(target)]))
         latencies.append(time.perf_counter() - started)
-        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     wall = time.perf_counter() - wall0
     cpu = _cpu_self() - cpu0 + _cpu_children() - kids0
     for doc in docs:
@@ -342,6 +341,16 @@ def run_ocrmypdf(docs: list[Doc], out: Path, label: str = "OCRmyPDF") -> Result:
         f"{upright}/{len(truths)}",
         {"latencies": latencies},
     )
+
+
+def _run_measured(argv: list[str]) -> float:
+    """Run a program; the peak memory (MB) of the largest process of its tree."""
+    child = subprocess.Popen(argv)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, argv)
+    return usage.ru_maxrss / 1024
 
 
 def _page_turns(path: Path) -> list[int]:
