@@ -196,6 +196,15 @@ def _fill_failed_from_other_side(front: Paper, back: Paper) -> None:
     agreed = any("front.vs.back" in f.checks_passed for f in front.fields.values())
     if not agreed:
         return
+    for failed, good in ((front, back), (back, front)):
+        other = good.fields.get("id_number")
+        if "id_number" not in failed.fields and other is not None and other.verified:
+            # Every side shows the number; one OCR did not find it on this side.
+            failed.fields["id_number"] = replace(
+                other, checks_passed=[*other.checks_passed, "other_side"]
+            )
+            if "id_number: not found" in failed.warnings:
+                failed.warnings.remove("id_number: not found")
     for name in sorted(front.fields.keys() & back.fields.keys()):
         for failed, good in ((front, back), (back, front)):
             field, other = failed.fields[name], good.fields[name]

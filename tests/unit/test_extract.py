@@ -401,3 +401,15 @@ def test_card_back_without_readable_mrz_still_gives_its_paper():
     assert paper.paper_type == "cccd2021_back"
     assert paper.fields["issue_date"].value == "2021-10-25"
     assert "id_number: not found" in paper.warnings
+
+
+def test_side_whose_number_ocr_missed_takes_the_other_sides_verified_one():
+    front = "\n".join(
+        line for line in FRONT_2024.splitlines() if "040180528790" not in line
+    )
+    first, second = extract_page(_page(front + "\n" + BACK_2024, qr=[QR_2024]))
+    assert first.paper_type == "cancuoc2024_front"
+    pin = first.fields["id_number"]
+    assert (pin.value, pin.source) == ("040180528790", "qr")
+    assert "other_side" in pin.checks_passed
+    assert "id_number: not found" not in first.warnings
