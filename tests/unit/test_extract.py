@@ -407,7 +407,7 @@ def test_side_whose_number_ocr_missed_takes_the_other_sides_verified_one():
     front = "\n".join(
         line for line in FRONT_2024.splitlines() if "040180528790" not in line
     )
-    first, second = extract_page(_page(front + "\n" + BACK_2024, qr=[QR_2024]))
+    first, _ = extract_page(_page(front + "\n" + BACK_2024, qr=[QR_2024]))
     assert first.paper_type == "cancuoc2024_front"
     pin = first.fields["id_number"]
     assert (pin.value, pin.source) == ("040180528790", "qr")
