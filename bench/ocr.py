@@ -637,6 +637,7 @@ def _run_all(args: argparse.Namespace, root: Path) -> None:
             _timed(run_digitize([doc], root / f"scale-{i}", f"{len(doc.truths)}"))
             for i, doc in enumerate(sets["scale"])
         ]
+        _save(args.json, res, scale)
     if args.long:
         long_doc = _make_doc(
             root / "files" / "long",
