@@ -570,10 +570,12 @@ def report(res: dict[str, Result], scale: list[Result]) -> str:
         lines.append(f"  (partial results: no {missing} yet)")
     lines += ["", "digitize cost per page by document length (warm watcher):"]
     for r in scale:
+        busy = r.notes.get("stages", {}).get("ocr", 0.0) / r.wall_s
         lines.append(
             f"  {r.pages:>4} pages: {r.wall_s / r.pages:.2f} s wall/page, "
             f"{r.cpu_per_page:.2f} CPU s/page, {r.pages_per_min:.1f} pages/min "
-            f"({r.cpu_pages_per_min:.1f} by CPU), peak {r.peak_mb:.0f} MB"
+            f"({r.cpu_pages_per_min:.1f} by CPU), peak {r.peak_mb:.0f} MB, "
+            f"{busy:.1f} pages in OCR at once"
         )
     stages = res["mixed digitize"].notes.get("stages", {})
     total = sum(stages.values()) or 1.0
