@@ -147,9 +147,12 @@ def make_sets(out: Path, seed: int, quick: bool) -> dict[str, list[Doc]]:
     mixed.append(_make_doc(mixed_dir, "three-g4", ["group4"] * 3, corpus, rng))
     upright = [
         _make_doc(upright_dir, f"upright-{i}", ["upright"], corpus, rng)
-        for i in range(4)
+        for i in range(6)
     ]
-    upright.append(_make_doc(upright_dir, "upright-four", ["upright"] * 4, corpus, rng))
+    upright += [
+        _make_doc(upright_dir, f"upright-four-{i}", ["upright"] * 4, corpus, rng)
+        for i in range(2)
+    ]
     sizes = (1, 10) if quick else (1, 10, 100)
     scale = [
         _make_doc(scale_dir / f"n{n}", f"pages-{n}", ["upright"] * n, corpus, rng)
