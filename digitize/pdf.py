@@ -9,10 +9,14 @@ identity ToUnicode map), so Vietnamese diacritics survive copy, search and extra
 from __future__ import annotations
 
 import io
+import secrets
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from statistics import median
+from typing import Any, BinaryIO
 
 import pikepdf
 from fontTools.fontBuilder import FontBuilder
@@ -25,8 +29,10 @@ from digitize.records import OcrPage, Word
 __all__ = [
     "ConversionMark",
     "EncodedImage",
+    "SearchablePdfWriter",
     "build_searchable_pdf",
     "encode_page_image",
+    "write_searchable_pdf",
 ]
 
 _GLYPH_WIDTH = 500  # of 1000 units per em: every code point has this advance
@@ -101,49 +107,6 @@ def _first(ranges: str, start: int) -> str:
     return "\n".join(ranges.splitlines()[start : start + 100])
 
 
-def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
-    font_file = pikepdf.Stream(pdf, zlib.compress(_glyphless_ttf()))
-    font_file.Filter = pikepdf.Name.FlateDecode
-    descriptor = pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor,
-        FontName=pikepdf.Name.GlyphLessFont,
-        Flags=5,
-        FontBBox=[0, 0, _GLYPH_WIDTH, 1000],
-        ItalicAngle=0,
-        Ascent=1000,
-        Descent=0,
-        CapHeight=1000,
-        StemV=80,
-        FontFile2=font_file,
-    )
-    gid_map = pikepdf.Stream(pdf, zlib.compress(b"\x00\x01" * 65536))
-    gid_map.Filter = pikepdf.Name.FlateDecode
-    cid_font = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font,
-        Subtype=pikepdf.Name.CIDFontType2,
-        BaseFont=pikepdf.Name.GlyphLessFont,
-        CIDSystemInfo=pikepdf.Dictionary(
-            Registry=pikepdf.String("Adobe"),
-            Ordering=pikepdf.String("Identity"),
-            Supplement=0,
-        ),
-        FontDescriptor=pdf.make_indirect(descriptor),
-        DW=_GLYPH_WIDTH,
-        CIDToGIDMap=gid_map,
-    )
-    to_unicode = pikepdf.Stream(pdf, zlib.compress(_identity_tounicode()))
-    to_unicode.Filter = pikepdf.Name.FlateDecode
-    font = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font,
-        Subtype=pikepdf.Name.Type0,
-        BaseFont=pikepdf.Name.GlyphLessFont,
-        Encoding=pikepdf.Name("/Identity-H"),
-        DescendantFonts=[pdf.make_indirect(cid_font)],
-        ToUnicode=to_unicode,
-    )
-    return pdf.make_indirect(font)
-
-
 def _lines(words: list[Word]) -> list[list[Word]]:
     grouped: dict[tuple[int, int, int], list[Word]] = {}
     for word in words:
@@ -171,51 +134,192 @@ def _text_layer(page: OcrPage, height_pt: float) -> str:
     return "\n".join(ops)
 
 
-def _add_page(
-    pdf: pikepdf.Pdf, font: pikepdf.Object, page: OcrPage, image: EncodedImage
-) -> None:
-    width_pt = image.width * 72.0 / page.dpi
-    height_pt = image.height * 72.0 / page.dpi
-    xobject = pikepdf.Stream(pdf, image.data)
-    xobject.Type = pikepdf.Name.XObject
-    xobject.Subtype = pikepdf.Name.Image
-    xobject.Width, xobject.Height = image.width, image.height
-    xobject.ColorSpace = pikepdf.Name(image.colorspace)
-    xobject.BitsPerComponent = image.bits
-    xobject.Filter = pikepdf.Name(image.filter)
-    drawing = f"q {width_pt:.3f} 0 0 {height_pt:.3f} 0 0 cm /Im0 Do Q\n"
-    content = drawing + _text_layer(page, height_pt)
-    pdf_page = pikepdf.Page(
-        pikepdf.Dictionary(
-            Type=pikepdf.Name.Page,
-            MediaBox=[0, 0, round(width_pt, 3), round(height_pt, 3)],
-            Resources=pikepdf.Dictionary(
-                XObject=pikepdf.Dictionary(Im0=xobject),
-                Font=pikepdf.Dictionary(F1=font),
-            ),
-            Contents=pikepdf.Stream(pdf, content.encode("ascii")),
+
+class SearchablePdfWriter:
+    """Writes the searchable PDF to a binary file one page at a time.
+
+    Each page's image, text layer and page object go to the file as soon as the page is
+    added; only the byte offsets of the objects stay in memory, so a 500-page document
+    costs no more memory than a 1-page one. The cross-reference table and the page tree
+    are written by `close`.
+    """
+
+    _CATALOG, _PAGES, _INFO, _FONT = 1, 2, 3, 4
+
+    def __init__(self, handle: BinaryIO) -> None:
+        """Start the file on `handle` (positioned where the PDF begins)."""
+        self._out = handle
+        self._start = handle.tell()
+        self._offsets: dict[int, int] = {}
+        self._kids: list[int] = []
+        self._next = self._FONT
+        self._write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        self._font()
+
+    @property
+    def page_count(self) -> int:
+        """Pages written so far."""
+        return len(self._kids)
+
+    def add_page(self, page: OcrPage, image: EncodedImage) -> None:
+        """Write one page: the scan image, its invisible words and the page object."""
+        width_pt = image.width * 72.0 / page.dpi
+        height_pt = image.height * 72.0 / page.dpi
+        image_id = self._stream(
+            f"/Type /XObject /Subtype /Image /Width {image.width} "
+            f"/Height {image.height} /ColorSpace {image.colorspace} "
+            f"/BitsPerComponent {image.bits} /Filter {image.filter}",
+            image.data,
         )
-    )
-    pdf.pages.append(pdf_page)
+        drawing = f"q {width_pt:.3f} 0 0 {height_pt:.3f} 0 0 cm /Im0 Do Q\n"
+        content = drawing + _text_layer(page, height_pt)
+        content_id = self._stream(
+            "/Filter /FlateDecode", zlib.compress(content.encode("ascii"), 6)
+        )
+        self._kids.append(
+            self._object(
+                f"<< /Type /Page /Parent {self._PAGES} 0 R "
+                f"/MediaBox [0 0 {_num(width_pt)} {_num(height_pt)}] "
+                f"/Resources << /XObject << /Im0 {image_id} 0 R >> "
+                f"/Font << /F1 {self._FONT} 0 R >> >> "
+                f"/Contents {content_id} 0 R >>"
+            )
+        )
+
+    def close(self) -> None:
+        """Write the page tree, catalog, information and cross-reference table."""
+        kids = " ".join(f"{kid} 0 R" for kid in self._kids)
+        self._object(
+            f"<< /Type /Pages /Kids [{kids}] /Count {len(self._kids)} >>", self._PAGES
+        )
+        self._object(f"<< /Type /Catalog /Pages {self._PAGES} 0 R >>", self._CATALOG)
+        self._object("<< /Producer (digitize) >>", self._INFO)
+        size = self._next + 1
+        xref = self._out.tell() - self._start
+        rows = ["xref", f"0 {size}", "0000000000 65535 f\r"]
+        rows += [f"{self._offsets[number]:010d} 00000 n\r" for number in range(1, size)]
+        file_id = secrets.token_hex(16).upper()
+        rows += [
+            "trailer",
+            f"<< /Size {size} /Root {self._CATALOG} 0 R /Info {self._INFO} 0 R "
+            f"/ID [<{file_id}> <{file_id}>] >>",
+            "startxref",
+            str(xref),
+            "%%EOF",
+        ]
+        self._write(("\n".join(rows) + "\n").encode("ascii"))
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def _object(self, body: str, number: int = 0) -> int:
+        number = number or self._take()
+        self._offsets[number] = self._out.tell() - self._start
+        self._write(f"{number} 0 obj\n{body}\nendobj\n".encode("ascii"))
+        return number
+
+    def _stream(self, entries: str, data: bytes, number: int = 0) -> int:
+        number = number or self._take()
+        self._offsets[number] = self._out.tell() - self._start
+        self._write(
+            f"{number} 0 obj\n<< {entries} /Length {len(data)} >>\nstream\n".encode(
+                "ascii"
+            )
+        )
+        self._write(data)
+        self._write(b"\nendstream\nendobj\n")
+        return number
+
+    def _take(self) -> int:
+        self._next += 1
+        return self._next
+
+    def _font(self) -> None:
+        """The glyph-less Type 0 font every page's text layer uses (object 4 on)."""
+        font_file = self._stream(
+            "/Filter /FlateDecode", zlib.compress(_glyphless_ttf()), self._take()
+        )
+        descriptor = self._object(
+            "<< /Type /FontDescriptor /FontName /GlyphLessFont /Flags 5 "
+            f"/FontBBox [0 0 {_GLYPH_WIDTH} 1000] /ItalicAngle 0 /Ascent 1000 "
+            f"/Descent 0 /CapHeight 1000 /StemV 80 /FontFile2 {font_file} 0 R >>"
+        )
+        gid_map = self._stream(
+            "/Filter /FlateDecode", zlib.compress(b"\x00\x01" * 65536)
+        )
+        cid_font = self._object(
+            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /GlyphLessFont "
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> "
+            f"/FontDescriptor {descriptor} 0 R /DW {_GLYPH_WIDTH} "
+            f"/CIDToGIDMap {gid_map} 0 R >>"
+        )
+        to_unicode = self._stream(
+            "/Filter /FlateDecode", zlib.compress(_identity_tounicode())
+        )
+        self._object(
+            "<< /Type /Font /Subtype /Type0 /BaseFont /GlyphLessFont "
+            f"/Encoding /Identity-H /DescendantFonts [{cid_font} 0 R] "
+            f"/ToUnicode {to_unicode} 0 R >>",
+            self._FONT,
+        )
+
+
+def _num(value: float) -> str:
+    return f"{round(value, 3):g}"
+
+
+def write_searchable_pdf(
+    pages: Iterable[tuple[OcrPage, EncodedImage]],
+    target: Path,
+    mark: ConversionMark | None = None,
+) -> int:
+    """Write the searchable PDF of `pages` to `target`, streaming; return its pages.
+
+    Pages are written as they come, so the caller may produce them lazily. With
+    `mark`, page 1 gets a band below the scan with the 'converted from paper' mark,
+    the converting unit and a QR code of the record's address: qpdf rewrites the
+    file once, reading the page images from the first file rather than memory.
+    """
+    body = target.with_name(target.name + ".body") if mark is not None else target
+    with body.open("wb") as handle:
+        writer = SearchablePdfWriter(handle)
+        for page, image in pages:
+            writer.add_page(page, image)
+        writer.close()
+    if mark is not None:
+        try:
+            with pikepdf.open(body) as pdf:
+                _mark_first_page(pdf, mark)
+                pdf.save(target, **_SAVE_OPTIONS)
+        finally:
+            body.unlink(missing_ok=True)
+    return writer.page_count
 
 
 def build_searchable_pdf(
     pages: list[tuple[OcrPage, EncodedImage]], mark: ConversionMark | None = None
 ) -> bytes:
-    """One PDF with every page's image and invisible text, in page order.
-
-    With `mark`, page 1 gets a band below the scan with the 'converted from paper'
-    mark, the converting unit and a QR code of the record's address.
-    """
-    pdf = pikepdf.new()
-    font = _font(pdf)
-    for page, image in pages:
-        _add_page(pdf, font, page, image)
-    if mark is not None and len(pdf.pages):
-        draw_mark(pdf, pdf.pages[0], mark)
-    pdf.docinfo[pikepdf.Name.Producer] = pikepdf.String("digitize")
+    """The searchable PDF of a few pages, in memory (see `write_searchable_pdf`)."""
     buf = io.BytesIO()
-    pdf.save(
-        buf, compress_streams=True, object_stream_mode=pikepdf.ObjectStreamMode.generate
-    )
-    return buf.getvalue()
+    writer = SearchablePdfWriter(buf)
+    for page, image in pages:
+        writer.add_page(page, image)
+    writer.close()
+    if mark is None:
+        return buf.getvalue()
+    with pikepdf.open(buf) as pdf:
+        _mark_first_page(pdf, mark)
+        out = io.BytesIO()
+        pdf.save(out, **_SAVE_OPTIONS)
+    return out.getvalue()
+
+
+_SAVE_OPTIONS: dict[str, Any] = {
+    "compress_streams": True,
+    "object_stream_mode": pikepdf.ObjectStreamMode.generate,
+}
+
+
+def _mark_first_page(pdf: pikepdf.Pdf, mark: ConversionMark) -> None:
+    if len(pdf.pages):
+        draw_mark(pdf, pdf.pages[0], mark)

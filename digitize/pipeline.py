@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from digitize.config import Settings
 from digitize.errors import DigitizeError, SigningError
 from digitize.extract import extract_papers
 from digitize.machine_layers import collect_evidence
+from digitize.mark import conversion_mark
 from digitize.ocr import ocr_page
 from digitize.pages import (
     OpenedDocument,
@@ -32,10 +33,9 @@ from digitize.pages import (
     page_from_text_layer,
     sniff_format,
 )
-from digitize.mark import conversion_mark
-from digitize.pdf import EncodedImage, build_searchable_pdf, encode_page_image
+from digitize.pdf import EncodedImage, encode_page_image, write_searchable_pdf
 from digitize.records import OcrPage, PageEvidence, Paper
-from digitize.sign import report_to_dict, sign_pdf, verify_pdf
+from digitize.sign import SignedPdf, report_to_dict, sign_pdf_file, verify_pdf
 from digitize.sign.chain import record_input_signatures
 from digitize.store import Catalog, DocumentRecord, blob_path, write_blob
 
@@ -44,6 +44,7 @@ __all__ = [
     "FileOutcome",
     "Journal",
     "Reading",
+    "discard_work_files",
     "duplicate_outcome",
     "process_claim",
     "process_file",
@@ -147,11 +148,14 @@ def _timed_pages(pages: Iterator[PageImage], timer: _Timer) -> Iterator[PageImag
 
 def _read_pages(
     opened: OpenedDocument, settings: Settings, timer: _Timer
-) -> list[_PageResult]:
-    """OCR all pages, several at once, holding at most 2 pages per worker in memory."""
+) -> Iterator[_PageResult]:
+    """OCR the pages, several at once, and give them back in page order.
+
+    At most 2 pages per worker are rendered or read at a time, so memory does not
+    grow with the page count as long as the caller lets each page go in turn.
+    """
     workers = _workers(settings)
-    pending: list[Future[_PageResult]] = []
-    results: list[_PageResult] = []
+    pending: deque[Future[_PageResult]] = deque()
     pages = iter_pages(
         opened.path,
         opened.fmt,
@@ -161,12 +165,16 @@ def _read_pages(
         text_pages=opened.text_pages,
     )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="page") as pool:
-        for page in _timed_pages(pages, timer):
-            pending.append(pool.submit(_read_page, page, settings, timer))
-            while len(pending) >= 2 * workers:
-                results.append(pending.pop(0).result())
-        results.extend(f.result() for f in pending)
-    return results
+        try:
+            for page in _timed_pages(pages, timer):
+                pending.append(pool.submit(_read_page, page, settings, timer))
+                while len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 @dataclass
@@ -175,7 +183,8 @@ class Reading:
 
     pages: list[OcrPage]
     papers: list[Paper]
-    unsigned: bytes
+    unsigned: Path
+    """The searchable PDF, written next to the private copy; the caller removes it."""
     notes: dict[str, Any] = field(default_factory=dict)
     """Facts about the input: repaired, encryption, signatures, estimated DPI, ..."""
 
@@ -192,33 +201,45 @@ def read_document(
 ) -> Reading:
     """Pages, OCR, extraction and the searchable PDF of one private copy.
 
-    Both modes run this: `process_claim` below, and the `read` step of
-    digitize.scale.steps on a worker. `opened` skips the structural open when the
-    caller did it already. With `record_id`, page 1 carries the 'converted from
-    paper' mark and a QR code of the record's address (drawn before signing).
+    The PDF is written page by page to `<copy>.unsigned.pdf` as the pages are read,
+    so neither the page images nor the PDF are held in memory; the words and the
+    extraction evidence of every page are. Both modes run this: `process_claim`
+    below, and the `read` step of digitize.scale.steps on a worker. `opened` skips
+    the structural open when the caller did it already. With `record_id`, page 1
+    carries the 'converted from paper' mark and a QR code of the record's address
+    (drawn before signing).
     """
     timer = timer or _Timer()
     if opened is None:
         opened = open_document(
             copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
         )
-    # LIMITATION: pages are rendered and read one at a time, but their compressed
-    # images, the PDF and its signed copy are held in memory -> memory grows with the
-    # page count (about 4 copies of the PDF at the signing step; README "Speed").
-    results = _read_pages(opened, settings, timer)
+    ocr_pages: list[OcrPage] = []
+    evidence: list[PageEvidence] = []
+
+    def in_order() -> Iterator[tuple[OcrPage, EncodedImage]]:
+        for result in _read_pages(opened, settings, timer):
+            ocr_pages.append(result.ocr)
+            evidence.append(result.evidence)
+            started = time.perf_counter()
+            yield result.ocr, result.image
+            timer.add("pdf", started)  # the time spent writing the page
+
+    unsigned = copy.with_name(copy.name + ".unsigned.pdf")
+    mark = conversion_mark(settings, record_id) if record_id else None
+    try:
+        write_searchable_pdf(in_order(), unsigned, mark=mark)
+    except BaseException:
+        unsigned.unlink(missing_ok=True)
+        raise
     journal.reached("ocr")
 
     t0 = time.perf_counter()
-    papers = extract_papers([r.evidence for r in results])
+    papers = extract_papers(evidence)
     timer.add("extract", t0)
     journal.reached("extract")
-
-    t0 = time.perf_counter()
-    mark = conversion_mark(settings, record_id) if record_id else None
-    unsigned = build_searchable_pdf([(r.ocr, r.image) for r in results], mark=mark)
-    timer.add("pdf", t0)
     journal.reached("pdf")
-    return Reading([r.ocr for r in results], papers, unsigned, opened.notes)
+    return Reading(ocr_pages, papers, unsigned, opened.notes)
 
 
 @dataclass
@@ -238,10 +259,15 @@ class Claim:
     """Seen only recently: a damaged PDF is left to finish, not repaired."""
 
     def discard(self) -> None:
-        """Remove the private copy and any twin made from it (`<copy>.repaired.pdf`)."""
-        self.copy.unlink(missing_ok=True)
-        for path in self.copy.parent.glob(glob.escape(self.copy.name) + ".*"):
-            path.unlink(missing_ok=True)
+        """Remove the private copy and every file made from it."""
+        discard_work_files(self.copy)
+
+
+def discard_work_files(copy: Path) -> None:
+    """Remove a private copy and its twins (`<copy>.repaired.pdf`, ...)."""
+    copy.unlink(missing_ok=True)
+    for path in copy.parent.glob(glob.escape(copy.name) + ".*"):
+        path.unlink(missing_ok=True)
 
 
 def duplicate_outcome(name: str, existing: Row) -> FileOutcome:
@@ -259,7 +285,8 @@ def duplicate_outcome(name: str, existing: Row) -> FileOutcome:
 def _input_signatures(copy: Path, settings: Settings) -> list[dict[str, Any]]:
     """Report on the signatures an already-signed input carries (kept byte-identical)."""
     try:
-        reports = verify_pdf(copy.read_bytes(), settings)
+        with copy.open("rb") as handle:
+            reports = verify_pdf(handle, settings)
     except SigningError as err:
         return [{"checked": False, "code": err.code, "message": err.message}]
     return [report_to_dict(report) for report in reports]
@@ -326,7 +353,10 @@ def process_claim(
     )
 
     t0 = time.perf_counter()
-    signed = sign_pdf(reading.unsigned, settings)
+    signed = sign_pdf_file(
+        reading.unsigned, reading.unsigned.with_name(claim.copy.name + ".signed.pdf"),
+        settings,
+    )  # fmt: skip
     timer.add("sign", t0)
     journal.reached("sign")
 
@@ -336,8 +366,7 @@ def process_claim(
         size_bytes=claim.size_bytes, pages=reading.pages, papers=reading.papers,
         unit=claim.unit, dossier=claim.dossier, notes=reading.notes,
     )  # fmt: skip
-    _store(record, claim.copy, signed.unsigned or reading.unsigned, signed, settings,
-           journal)
+    _store(record, claim.copy, signed, settings, journal)
     journal.reached("blobs")
     record.seconds = time.perf_counter() - started
     persons = catalog.add_document(record)
@@ -364,32 +393,30 @@ def process_claim(
 def _store(
     record: DocumentRecord,
     copy: Path,
-    unsigned: bytes,
-    signed,
-    settings,
+    signed: SignedPdf,
+    settings: Settings,
     journal: Journal = _SILENT,
 ) -> None:
-    """Write the three blobs of the legal chain; fill the record's hashes."""
+    """Write the three blobs of the legal chain from their files; fill the record."""
+    assert signed.path is not None and signed.unsigned_path is not None
     suffix = "." + record.format
     # Announce the names first: a crash before the catalog commit leaves files that
     # the watcher's recovery removes again.
     journal.writing(
         [
             blob_path(settings.repository, record.sha256, suffix),
-            blob_path(settings.repository, _sha(unsigned), ".unsigned.pdf"),
-            blob_path(settings.repository, _sha(signed.data), ".signed.pdf"),
+            blob_path(settings.repository, signed.unsigned_sha256, ".unsigned.pdf"),
+            blob_path(settings.repository, signed.signed_sha256, ".signed.pdf"),
         ]
     )
     if write_blob(settings.repository, copy, suffix) != record.sha256:
         raise DigitizeError("the private copy changed during processing",
                             code="store.changed")
-    record.unsigned_sha256 = write_blob(settings.repository, unsigned, ".unsigned.pdf")
-    record.signed_sha256 = write_blob(settings.repository, signed.data, ".signed.pdf")
+    record.unsigned_sha256 = write_blob(
+        settings.repository, signed.unsigned_path, ".unsigned.pdf"
+    )
+    record.signed_sha256 = write_blob(settings.repository, signed.path, ".signed.pdf")
     record.sign_level = signed.level
     record.signer = signed.signer_subject
     record.signed_at = signed.signed_at.isoformat()
     record.validated = True
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

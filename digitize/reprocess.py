@@ -13,8 +13,8 @@ import time
 
 from digitize.config import Settings
 from digitize.errors import NotFoundError, StorageError
-from digitize.pipeline import FileOutcome, read_document
-from digitize.sign import sign_pdf
+from digitize.pipeline import FileOutcome, discard_work_files, read_document
+from digitize.sign import sign_pdf_file
 from digitize.store import Catalog, DocumentRecord, blob_path, sha256_file, write_blob
 
 __all__ = ["reprocess_document"]
@@ -55,24 +55,28 @@ def reprocess_document(
                 code="store.corrupt",
             )
         reading = read_document(copy, doc["format"], settings, record_id=doc["id"])
-        signed = sign_pdf(reading.unsigned, settings)
+        signed = sign_pdf_file(
+            reading.unsigned, copy.with_name(copy.name + ".signed.pdf"), settings
+        )
+        record = DocumentRecord(
+            sha256=doc["sha256"],
+            original_name=doc["original_name"],
+            format=doc["format"],
+            size_bytes=doc["size_bytes"],
+            pages=reading.pages,
+            papers=reading.papers,
+            unit=doc["unit"],
+            dossier=doc["dossier"],
+        )
+        assert signed.path is not None and signed.unsigned_path is not None
+        record.unsigned_sha256 = write_blob(
+            settings.repository, signed.unsigned_path, ".unsigned.pdf"
+        )
+        record.signed_sha256 = write_blob(
+            settings.repository, signed.path, ".signed.pdf"
+        )
     finally:
-        copy.unlink(missing_ok=True)
-
-    record = DocumentRecord(
-        sha256=doc["sha256"],
-        original_name=doc["original_name"],
-        format=doc["format"],
-        size_bytes=doc["size_bytes"],
-        pages=reading.pages,
-        papers=reading.papers,
-        unit=doc["unit"],
-        dossier=doc["dossier"],
-    )
-    record.unsigned_sha256 = write_blob(
-        settings.repository, signed.unsigned or reading.unsigned, ".unsigned.pdf"
-    )
-    record.signed_sha256 = write_blob(settings.repository, signed.data, ".signed.pdf")
+        discard_work_files(copy)
     record.sign_level, record.signer = signed.level, signed.signer_subject
     record.signed_at, record.validated = signed.signed_at.isoformat(), True
     version = catalog.replace_reading(record, kind="reprocessed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import unicodedata
@@ -223,14 +224,17 @@ def blob_path(repository: Path, sha256: str, suffix: str) -> Path:
 
 
 def write_blob(repository: Path, data: bytes | Path, suffix: str) -> str:
-    """Store bytes (or a file's bytes) under their SHA-256; return the hash.
+    """Store bytes (or a file's bytes, copied in chunks) under their SHA-256.
 
-    Written to a temporary file, fsynced and renamed, so a crash never leaves half a blob.
+    Written to a temporary file, fsynced and renamed, so a crash never leaves half a
+    blob. Returns the hash.
     """
-    raw = data.read_bytes() if isinstance(data, Path) else data
-    sha = hashlib.sha256(raw).hexdigest()
+    if isinstance(data, Path):
+        sha, size = sha256_file(data), data.stat().st_size
+    else:
+        sha, size = hashlib.sha256(data).hexdigest(), len(data)
     target = blob_path(repository, sha, suffix)
-    if target.exists() and target.stat().st_size == len(raw):
+    if target.exists() and target.stat().st_size == size:
         return sha
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -238,7 +242,11 @@ def write_blob(repository: Path, data: bytes | Path, suffix: str) -> str:
         # blob of a killed worker.
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".tmp-{target.name}.")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    shutil.copyfileobj(source, handle, 1 << 20)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         Path(tmp).replace(target)

@@ -116,8 +116,6 @@ def iter_pages(
     Raises:
         InputError: a page is over the pixel budget or cannot be decoded.
     """
-    # LIMITATION: pages stream in, but the searchable PDF is assembled in memory
-    # (0.1-0.5 MB a page) -> max_pages is what bounds the memory of one document.
     notes = notes if notes is not None else {}
     if fmt == "pdf":
         yield from iter_pdf_pages(path, dpi, max_pixels, text_pages)

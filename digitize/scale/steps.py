@@ -15,7 +15,7 @@ from pathlib import Path
 
 from digitize.errors import DigitizeError, NotFoundError
 from digitize.pages import count_pages, sniff_format
-from digitize.pipeline import FileOutcome, read_document
+from digitize.pipeline import FileOutcome, discard_work_files, read_document
 from digitize.scale.backends import Backends, worker_name
 from digitize.scale.jobs import NEXT_STEP, dump_reading, load_reading
 from digitize.sign import sign_pdf
@@ -97,9 +97,9 @@ def read_step(sha256: str, b: Backends) -> bool:
             reading = read_document(
                 copy, job["format"], b.settings, record_id=sha256[:16]
             )
+            unsigned_sha = b.blobs.put(reading.unsigned, ".unsigned.pdf")
         finally:
-            copy.unlink(missing_ok=True)
-        unsigned_sha = b.blobs.put(reading.unsigned, ".unsigned.pdf")
+            discard_work_files(copy)
         b.jobs.advance(
             sha256,
             "queued",

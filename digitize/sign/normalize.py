@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
 
 import pikepdf
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from digitize.errors import SigningError
 from digitize.sign.verify import open_pdf
 
-__all__ = ["has_hybrid_xrefs", "normalize_for_signing"]
+__all__ = ["has_hybrid_xrefs", "normalize_file_for_signing", "normalize_for_signing"]
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,30 @@ def normalize_for_signing(pdf: bytes) -> tuple[bytes, bool]:
         SigningError: not a readable PDF, or a signed hybrid file (a rewrite would
             break its signatures; code sign.hybrid_signed).
     """
-    reader = open_pdf(pdf)
-    if not reader.xrefs.hybrid_xrefs_present:
+    if not _must_rewrite(open_pdf(pdf)):
         return pdf, False
+    out = BytesIO()
+    _rewrite(BytesIO(pdf), out)
+    return out.getvalue(), True
+
+
+def normalize_file_for_signing(path: Path) -> Path:
+    """`path` when pyHanko can sign it as is, else its rewrite `<path>.normalized.pdf`.
+
+    Raises:
+        SigningError: as `normalize_for_signing`.
+    """
+    with path.open("rb") as handle:
+        if not _must_rewrite(open_pdf(handle)):
+            return path
+    target = path.with_name(path.name + ".normalized.pdf")
+    _rewrite(path, target)
+    return target
+
+
+def _must_rewrite(reader: PdfFileReader) -> bool:
+    if not reader.xrefs.hybrid_xrefs_present:
+        return False
     if reader.embedded_signatures:
         raise SigningError(
             "the PDF is already signed and has hybrid cross-reference sections; "
@@ -46,16 +70,17 @@ def normalize_for_signing(pdf: bytes) -> tuple[bytes, bool]:
             "signed again",
             code="sign.hybrid_signed",
         )
+    return True
+
+
+def _rewrite(source: BinaryIO | Path, target: BinaryIO | Path) -> None:
     try:
-        with pikepdf.open(BytesIO(pdf)) as source:
-            out = BytesIO()
-            source.save(out, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        with pikepdf.open(source) as pdf:
+            pdf.save(target, object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     except pikepdf.PdfError as err:
         raise SigningError(
             f"the PDF has hybrid cross-reference sections and qpdf could not rewrite "
             f"it ({err}); repair it and try again",
             code="sign.damaged_pdf",
         ) from err
-    rewritten = out.getvalue()
-    log.info("normalised a hybrid-xref PDF before signing (%d bytes)", len(rewritten))
-    return rewritten, True
+    log.info("normalised a hybrid-xref PDF before signing")

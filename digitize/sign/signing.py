@@ -15,8 +15,10 @@ import logging
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
@@ -34,7 +36,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError
 from digitize.keys import KeySource, ensure_signing_key
-from digitize.sign.normalize import normalize_for_signing
+from digitize.sign.normalize import normalize_file_for_signing, normalize_for_signing
 from digitize.sign.profile import SignProfile, resolve_profile, signing_error_from
 from digitize.sign.runner import run_coroutine
 from digitize.sign.stamp import (
@@ -54,7 +56,13 @@ from digitize.sign.verify import (
     verify_reader,
 )
 
-__all__ = ["PYHANKO_ERRORS", "CachedKeySigner", "SignedPdf", "sign_pdf"]
+__all__ = [
+    "PYHANKO_ERRORS",
+    "CachedKeySigner",
+    "SignedPdf",
+    "sign_pdf",
+    "sign_pdf_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +76,6 @@ _signers: dict[tuple[object, ...], Signer] = {}
 @dataclass(frozen=True)
 class SignedPdf:
     """A signed PDF and what identifies its signature."""
-
-    data: bytes
-    """The signed file: the unsigned bytes followed by the signature's update."""
 
     level: str
     """PAdES baseline level reached, e.g. B-B."""
@@ -88,14 +93,24 @@ class SignedPdf:
     """The visible signature field."""
 
     unsigned_sha256: str
-    """SHA-256 of the input, hex."""
+    """SHA-256 of the bytes that were signed, hex."""
 
     signed_sha256: str
-    """SHA-256 of `data`, hex."""
+    """SHA-256 of the signed file, hex."""
+
+    data: bytes = field(default=b"", repr=False)
+    """The signed file from `sign_pdf`: the unsigned bytes followed by the
+    signature's update (empty from `sign_pdf_file`, which writes `path`)."""
+
+    path: Path | None = None
+    """Where `sign_pdf_file` wrote the signed file."""
 
     unsigned: bytes = field(default=b"", repr=False)
-    """The bytes that were signed: the input, or its rewrite when it had to be
-    normalised (hybrid cross-reference sections); `data` begins with them."""
+    """From `sign_pdf`: the bytes that were signed, the input or its rewrite when it
+    had to be normalised (hybrid cross-reference sections); `data` begins with them."""
+
+    unsigned_path: Path | None = None
+    """From `sign_pdf_file`: the file that was signed, the input or its rewrite."""
 
     normalized: bool = False
     """The input was rewritten before signing."""
@@ -125,47 +140,112 @@ def sign_pdf(
             token or the remote signer could not be reached; retry later.
         ConfigError: the key, its passphrase, the level or the roots are misconfigured.
     """
-    started = time.perf_counter()
-    profile = resolve_profile(settings)
+    profile = resolve_profile(settings)  # a misconfiguration before any PDF error
     pdf, normalized = normalize_for_signing(pdf)
+    output = BytesIO()
+    signed = _sign(BytesIO(pdf), output, settings, profile, signed_at)
+    return replace(signed, data=output.getvalue(), unsigned=pdf, normalized=normalized)
+
+
+def sign_pdf_file(
+    source: Path,
+    target: Path,
+    settings: Settings,
+    *,
+    signed_at: dt.datetime | None = None,
+) -> SignedPdf:
+    """Sign the PDF file `source` into `target`, as `sign_pdf` does, in bounded memory.
+
+    pyHanko reads the input's objects on demand and digests the byte ranges in
+    chunks, so a 500-page document costs about what a 1-page one does. A hybrid
+    input is first rewritten to `<source>.normalized.pdf` (`unsigned_path` says
+    which file was signed). `target` is removed again when signing fails.
+
+    Raises:
+        SigningError, SigningUnavailableError, ConfigError: as `sign_pdf`.
+    """
+    profile = resolve_profile(settings)
+    to_sign = normalize_file_for_signing(source)
+    try:
+        with to_sign.open("rb") as src, target.open("w+b") as out:
+            signed = _sign(src, out, settings, profile, signed_at)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return replace(
+        signed, path=target, unsigned_path=to_sign, normalized=to_sign != source
+    )
+
+
+def _sign(
+    source: BinaryIO,
+    output: BinaryIO,
+    settings: Settings,
+    profile: SignProfile,
+    signed_at: dt.datetime | None,
+) -> SignedPdf:
+    """Sign `source` into `output` (readable, seekable), validate, describe it."""
+    started = time.perf_counter()
     moment = _signing_moment(signed_at)
     text = _stamp_text(settings, moment)
-    source = ensure_signing_key(settings)
-    signer = _load_signer(source)
-    roots = load_trust_roots(source.trust_roots)
+    key_source = ensure_signing_key(settings)
+    signer = _load_signer(key_source)
+    roots = load_trust_roots(key_source.trust_roots)
 
     job = _SignJob(settings, signer, text, moment, profile, roots)
-    data, field_name = _sign_incrementally(pdf, job)
-    if data[: len(pdf)] != pdf:
+    field_name = _sign_incrementally(source, output, job)
+    unsigned_sha, prefix_sha, signed_sha, size = _digests(source, output)
+    if prefix_sha != unsigned_sha:
         raise SigningError(
             "the signed PDF does not begin with the unsigned bytes; refusing it",
             code="sign.not_incremental",
         )
-    report = _check_new_signature(data, field_name, roots, profile)
+    report = _check_new_signature(output, field_name, roots, profile)
 
     cert = signer.signing_cert
     if cert is None:  # load_signer refuses a key without certificate
         raise SigningError("the signing key has no certificate", code="sign.failed")
     log.info(
-        "signed %s, %d -> %d bytes, validated in %.2f s",
+        "signed %s, %d bytes, validated in %.2f s",
         profile.level,
-        len(pdf),
-        len(data),
+        size,
         time.perf_counter() - started,
     )
     return SignedPdf(
-        data=data,
         level=report.level,
         signer_subject=subject_of(cert),
         signer_cert_sha256=hashlib.sha256(cert.dump()).hexdigest(),
         signed_at=moment,
         field_name=field_name,
-        unsigned_sha256=hashlib.sha256(pdf).hexdigest(),
-        signed_sha256=hashlib.sha256(data).hexdigest(),
-        unsigned=pdf,
-        normalized=normalized,
+        unsigned_sha256=unsigned_sha,
+        signed_sha256=signed_sha,
         timestamp_at=report.timestamp_at,
     )
+
+
+_CHUNK = 1 << 20
+
+
+def _digests(source: BinaryIO, output: BinaryIO) -> tuple[str, str, str, int]:
+    """SHA-256 of the input, of the output's first len(input) bytes, of the output."""
+    unsigned = hashlib.sha256()
+    source.seek(0)
+    for chunk in iter(lambda: source.read(_CHUNK), b""):
+        unsigned.update(chunk)
+    length = source.tell()
+    signed = hashlib.sha256()
+    output.seek(0)
+    left = length
+    while left > 0 and (chunk := output.read(min(_CHUNK, left))):
+        signed.update(chunk)
+        left -= len(chunk)
+    prefix = signed.copy()
+    for chunk in iter(lambda: output.read(_CHUNK), b""):
+        signed.update(chunk)
+    size = output.tell()
+    if left:  # the output is shorter than the input
+        return unsigned.hexdigest(), "", signed.hexdigest(), size
+    return unsigned.hexdigest(), prefix.hexdigest(), signed.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -266,11 +346,12 @@ def _one_line(value: str) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
-def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
-    """Append the signature; returns the signed bytes and the field name used."""
+def _sign_incrementally(source: BinaryIO, output: BinaryIO, job: _SignJob) -> str:
+    """Write `source` and the signature's update to `output`; return the field name."""
     font = load_stamp_font(job.settings)
     try:
-        writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        source.seek(0)
+        writer = IncrementalPdfFileWriter(source)
         field_name, slot = _free_field_name(writer)
         box = stamp_box(_page_box(writer), job.text, font, slot=slot)
     except (PdfError, ValueError, KeyError) as err:
@@ -279,7 +360,7 @@ def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
             code="sign.failed",
         ) from err
 
-    async def sign() -> bytes:
+    async def sign() -> None:
         context = job.profile.validation_context(job.roots)
         meta = PdfSignatureMetadata(
             field_name=field_name,
@@ -300,16 +381,16 @@ def _sign_incrementally(pdf: bytes, job: _SignJob) -> tuple[bytes, str]:
             signing_time=job.moment,
         )
         try:
-            output = await pdf_signer.async_sign_pdf(
-                writer, appearance_text_params=job.text.params(), output=BytesIO()
+            await pdf_signer.async_sign_pdf(
+                writer, appearance_text_params=job.text.params(), output=output
             )
         finally:
             if context is not None:
                 await context.aclose()
-        return bytes(output.getbuffer())
 
     try:
-        return run_coroutine(sign), field_name
+        run_coroutine(sign)
+        return field_name
     except SigningError:
         raise
     except PYHANKO_ERRORS as err:
@@ -376,10 +457,10 @@ def _page_box(writer: IncrementalPdfFileWriter) -> tuple[float, float, float, fl
 
 
 def _check_new_signature(
-    data: bytes, field_name: str, roots: Roots, profile: SignProfile
+    output: BinaryIO, field_name: str, roots: Roots, profile: SignProfile
 ) -> SignatureReport:
     """Validate the signature just made, offline; anything but a clean bill raises."""
-    reports = verify_reader(open_pdf(data), roots, only_field=field_name)
+    reports = verify_reader(open_pdf(output), roots, only_field=field_name)
     if not reports:
         raise SigningError(
             f"the signed PDF has no signature in field {field_name}",

@@ -14,7 +14,7 @@ import threading
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -122,9 +122,11 @@ class SignatureReport:
 
 
 def verify_pdf(
-    data: bytes, settings: Settings, *, online: bool = False
+    data: bytes | BinaryIO, settings: Settings, *, online: bool = False
 ) -> list[SignatureReport]:
     """Report on every approval signature in `data`; an unsigned PDF gives [].
+
+    `data` is the PDF's bytes or a seekable binary file open on it.
 
     Trust is decided only against `sign_trust_roots`, or the development root when
     that setting is empty and a development key exists. Revocation is checked from
@@ -150,20 +152,28 @@ def report_to_dict(report: SignatureReport) -> dict[str, Any]:
     return values
 
 
-def open_pdf(data: bytes) -> PdfFileReader:
-    """Parse `data` as a PDF.
+def open_pdf(data: bytes | BinaryIO) -> PdfFileReader:
+    """Parse `data`, bytes or a seekable binary file, as a PDF.
+
+    A file is read as pyHanko needs it (objects on demand, digests in chunks), never
+    whole, so a long document costs no more memory than a short one.
 
     Raises:
         SigningError: not a PDF, damaged, or encrypted.
     """
-    if _PDF_MAGIC not in data[:_HEADER_WINDOW]:
+    stream = BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    stream.seek(0)
+    head = stream.read(_HEADER_WINDOW)
+    if _PDF_MAGIC not in head:
+        size = stream.seek(0, 2)
         raise SigningError(
-            f"the input ({len(data)} bytes) is not a PDF: no %PDF- header in its first "
+            f"the input ({size} bytes) is not a PDF: no %PDF- header in its first "
             f"{_HEADER_WINDOW} bytes; only PDF files can be signed or verified",
             code="sign.not_pdf",
         )
+    stream.seek(0)
     try:
-        reader = PdfFileReader(BytesIO(data))
+        reader = PdfFileReader(stream)
         if reader.encrypted:
             raise SigningError(
                 "the PDF is encrypted; digitize signs and verifies unencrypted PDFs",
