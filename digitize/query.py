@@ -110,6 +110,15 @@ def _check_dob(dob: str | None) -> None:
         )
 
 
+def _name_key(name: str, dob: str | None) -> str:
+    """The folded key of `name`, after checking it and `dob`."""
+    key = fold(name)
+    if not key:
+        raise QueryError("give a name to look up", code="query.empty")
+    _check_dob(dob)
+    return key
+
+
 def find_by_name(
     catalog: Catalog, name: str, dob: str | None = None
 ) -> list[dict[str, Any]]:
@@ -118,10 +127,7 @@ def find_by_name(
     Raises:
         QueryError: empty name or a date of birth not in YYYY[-MM[-DD]] form.
     """
-    key = fold(name)
-    if not key:
-        raise QueryError("give a name to look up", code="query.empty")
-    _check_dob(dob)
+    key = _name_key(name, dob)
     sql, params = "SELECT * FROM persons WHERE name_key = ?", [key]
     if dob:
         sql += " AND date_of_birth LIKE ?"
@@ -259,10 +265,7 @@ def find_people(
     Raises:
         QueryError: empty name or a date of birth not in YYYY[-MM[-DD]] form.
     """
-    key = fold(name)
-    if not key:
-        raise QueryError("give a name to look up", code="query.empty")
-    _check_dob(dob)
+    key = _name_key(name, dob)
     sql = (
         "SELECT p.id, p.id_number, p.full_name, p.date_of_birth, p.sex,"
         " (SELECT count(*) FROM links l WHERE l.person_id = p.id) AS documents"

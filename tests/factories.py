@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
+import pikepdf
+
 from digitize.records import OcrPage, Word
+
+A4 = (595.28, 841.89)
 
 
 def ocr_page_from_lines(
@@ -37,3 +43,34 @@ def ocr_page_from_lines(
         text="\n".join(lines),
         mean_conf=95.0,
     )
+
+
+def make_pdf(
+    size: tuple[float, float] = A4,
+    *,
+    text: str | None = None,
+    mediabox: list[float] | None = None,
+    rotate: int = 0,
+) -> bytes:
+    """A one-page PDF, optionally with a line of Helvetica text."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=size)
+    if mediabox:
+        page.obj.MediaBox = pikepdf.Array(mediabox)
+    if rotate:
+        page.obj.Rotate = rotate
+    if text:
+        font = pikepdf.Dictionary(
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica,
+        )
+        page.obj.Resources = pikepdf.Dictionary(
+            Font=pikepdf.Dictionary(F1=pdf.make_indirect(font))
+        )
+        page.obj.Contents = pdf.make_stream(
+            f"BT /F1 24 Tf 72 700 Td ({text}) Tj ET".encode("ascii")
+        )
+    out = BytesIO()
+    pdf.save(out, static_id=True)
+    return out.getvalue()

@@ -217,13 +217,7 @@ class RedisServer:
             "--protected-mode",
             "yes",
         ]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        _wait_port(self.port, 10, self.proc)
+        self.proc = _spawn(cmd, self.port, 10)
         return self
 
     @property
@@ -283,15 +277,7 @@ class SeaweedServer:
             "-volume.max=100",
             *[f"-{k}={v}" for k, v in ports.items()],
         ]
-        with (self.root / "weed.log").open("wb") as log_file:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-                start_new_session=True,
-            )
-        _wait_port(self.s3_port, 60, self.proc)
+        self.proc = _spawn(cmd, self.s3_port, 60, log=self.root / "weed.log")
         return self
 
     @property
@@ -303,3 +289,22 @@ class SeaweedServer:
         """Kill it (it needs SIGKILL) and remove the data."""
         _kill(self.proc, timeout_s=2.0)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _spawn(
+    cmd: list[str], port: int, wait_s: float, *, log: Path | None = None
+) -> subprocess.Popen:
+    """Start a server in its own session; return once it listens on `port`.
+
+    Its output goes to `log` (run from that folder), or nowhere.
+    """
+    with (log or Path(os.devnull)).open("wb") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent if log else None,
+            start_new_session=True,
+        )
+    _wait_port(port, wait_s, proc)
+    return proc

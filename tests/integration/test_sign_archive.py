@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 def _store(catalog: Catalog, settings: Settings, name: str, level: str) -> str:
     """Sign a small PDF at `level` and catalog it as a document; returns its id."""
     scan = f"scan {name}".encode()
-    unsigned = make_pdf(name)
+    unsigned = make_pdf(text=name)
     tsa = settings.sign_tsa_url if level != "B-B" else ""
     signed = sign_pdf(unsigned, replace(settings, sign_level=level, sign_tsa_url=tsa))
     record = DocumentRecord(

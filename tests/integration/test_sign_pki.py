@@ -46,7 +46,7 @@ def signed_by_level(
     made = {}
     for level in LEVELS:
         settings = settings_for(pki, home, level=level)
-        made[level] = (settings, sign_pdf(make_pdf(level), settings).data)
+        made[level] = (settings, sign_pdf(make_pdf(text=level), settings).data)
     return made
 
 
@@ -238,7 +238,7 @@ def test_pkcs11_token_signs_with_softhsm(
         sign_pkcs11_token=TOKEN,
         sign_pkcs11_key_id=KEY_ID.hex(),
     )
-    result = sign_pdf(make_pdf("token"), settings)
+    result = sign_pdf(make_pdf(text="token"), settings)
     [report] = verify_pdf(result.data, settings)
     assert report.ok and report.level == "B-LTA"
     assert "Nguy" in report.signer_subject
@@ -293,7 +293,7 @@ def test_remote_signer_hook_signs(
 ) -> None:
     monkeypatch.setenv("DIGITIZE_SIGN_REMOTE_TOKEN", remote.token)
     settings = _remote_settings(pki, tmp_path / "home", remote.url)
-    result = sign_pdf(make_pdf("remote"), settings)
+    result = sign_pdf(make_pdf(text="remote"), settings)
     [report] = verify_pdf(result.data, settings)
     assert report.ok and report.level == "B-LTA"
     assert remote.requests and remote.requests[0]["digest_algorithm"] == "sha256"

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from io import BytesIO
 from pathlib import Path
 
-import pikepdf
 import pytest
 
 from digitize.config import Settings
+from tests.factories import make_pdf
 from tests.pki.server import PASSPHRASE, TestPki
 
 __all__ = ["make_pdf", "pki_fixture", "settings_for", "with_level"]
@@ -46,27 +45,6 @@ def settings_for(
         sign_level=level,
         sign_network_timeout_s=5.0,
     )
-
-
-def make_pdf(text: str = "Trang 1", *, pages: int = 1) -> bytes:
-    """A small PDF with one line of text per page."""
-    pdf = pikepdf.new()
-    for index in range(pages):
-        page = pdf.add_blank_page(page_size=(595.28, 841.89))
-        font = pikepdf.Dictionary(
-            Type=pikepdf.Name.Font,
-            Subtype=pikepdf.Name.Type1,
-            BaseFont=pikepdf.Name.Helvetica,
-        )
-        page.obj.Resources = pikepdf.Dictionary(
-            Font=pikepdf.Dictionary(F1=pdf.make_indirect(font))
-        )
-        page.obj.Contents = pdf.make_stream(
-            f"BT /F1 24 Tf 72 700 Td ({text} {index + 1}) Tj ET".encode("ascii")
-        )
-    out = BytesIO()
-    pdf.save(out, static_id=True)
-    return out.getvalue()
 
 
 def with_level(settings: Settings, level: str) -> Settings:

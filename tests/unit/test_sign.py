@@ -31,8 +31,8 @@ from digitize.keys import DevKeys, create_dev_keys, ensure_signing_key
 from digitize.sign import SignedPdf, report_to_dict, sign_pdf, verify_pdf
 from digitize.sign.signing import CachedKeySigner
 from digitize.sign.stamp import format_signing_time
+from tests.factories import A4, make_pdf
 
-A4 = (595.28, 841.89)
 AGENCY = "UBND huyện Đức Cơ (thử nghiệm)"
 VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -52,37 +52,6 @@ def other_ca(tmp_path_factory: pytest.TempPathFactory) -> DevKeys:
 @pytest.fixture(scope="module")
 def signed(settings: Settings) -> SignedPdf:
     return sign_pdf(make_pdf(), settings)
-
-
-def make_pdf(
-    size: tuple[float, float] = A4,
-    *,
-    text: str | None = None,
-    mediabox: list[float] | None = None,
-    rotate: int = 0,
-) -> bytes:
-    """A one-page PDF, optionally with a line of Helvetica text."""
-    pdf = pikepdf.new()
-    page = pdf.add_blank_page(page_size=size)
-    if mediabox:
-        page.obj.MediaBox = pikepdf.Array(mediabox)
-    if rotate:
-        page.obj.Rotate = rotate
-    if text:
-        font = pikepdf.Dictionary(
-            Type=pikepdf.Name.Font,
-            Subtype=pikepdf.Name.Type1,
-            BaseFont=pikepdf.Name.Helvetica,
-        )
-        page.obj.Resources = pikepdf.Dictionary(
-            Font=pikepdf.Dictionary(F1=pdf.make_indirect(font))
-        )
-        page.obj.Contents = pdf.make_stream(
-            f"BT /F1 24 Tf 72 700 Td ({text}) Tj ET".encode("ascii")
-        )
-    out = BytesIO()
-    pdf.save(out, static_id=True)
-    return out.getvalue()
 
 
 def page_text_with_stamp(data: bytes) -> list[str]:
