@@ -382,7 +382,9 @@ def run_digitize(
         shutil.copy(doc.path, target)
     argv = [sys.executable, __file__, "--digitize-child", str(home), str(staging)]
     argv += ["--one-by-one"] if one_by_one else []
-    child = subprocess.run(argv, check=True, capture_output=True, text=True)
+    child = subprocess.run(argv, check=False, capture_output=True, text=True)
+    if child.returncode != 0:
+        sys.exit(f"bench: the digitize run {label!r} failed:\n{child.stderr[-3000:]}")
     stats = json.loads(child.stdout.strip().splitlines()[-1])
     texts, turns = [], []
     for doc in docs:

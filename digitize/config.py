@@ -95,7 +95,7 @@ class Settings:
     max_pixels: int = _setting(
         200_000_000, "pixel budget per page image for every decoder", 1_000_000, 2**31
     )
-    max_file_mb: int = _setting(500, "refuse input files larger than this", 1, 100000)
+    max_file_mb: int = _setting(2000, "refuse input files larger than this", 1, 100000)
     sign_pkcs12: str = _setting(
         "", "PKCS#12 signing key; empty = the development key under home/keys"
     )

@@ -10,18 +10,20 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
 from digitize.errors import ConfigError, StorageError
-from digitize.store import blob_path, write_blob
+from digitize.store import blob_path, sha256_file, write_blob
 
 __all__ = ["BlobStore", "LocalBlobStore", "S3BlobStore", "open_blob_store"]
 
 log = logging.getLogger(__name__)
 
 _BLOB_NAME = re.compile(r"^([0-9a-f]{64})(\.[a-z.]+)$")
+_CHUNK = 1 << 20
 
 
 class BlobStore(Protocol):
@@ -33,6 +35,9 @@ class BlobStore(Protocol):
     def get(self, sha256: str, suffix: str) -> bytes:
         """The blob's bytes, checked against its hash."""
 
+    def fetch(self, sha256: str, suffix: str, target: Path) -> None:
+        """Copy the blob to `target` in chunks, checked against its hash."""
+
     def exists(self, sha256: str, suffix: str) -> bool:
         """True when the blob is stored."""
 
@@ -42,10 +47,34 @@ class BlobStore(Protocol):
 
 def _checked(data: bytes, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise StorageError(
-            f"blob {sha256[:12]} does not match its hash", code="store.corrupt"
-        )
+        raise _corrupt(sha256)
     return data
+
+
+def _corrupt(sha256: str) -> StorageError:
+    return StorageError(
+        f"blob {sha256[:12]} does not match its hash", code="store.corrupt"
+    )
+
+
+def _write_checked(chunks: Iterable[bytes], sha256: str, target: Path) -> None:
+    """Write `chunks` to `target`; remove it and raise when the hash differs."""
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != sha256:
+        target.unlink(missing_ok=True)
+        raise _corrupt(sha256)
+
+
+def _missing(sha256: str, suffix: str) -> StorageError:
+    return StorageError(f"blob {sha256[:12]}{suffix} is missing", code="store.missing")
+
+
+def _unreachable(err: Exception) -> StorageError:
+    return StorageError(f"cannot reach the S3 store: {err}", code="store.unreachable")
 
 
 class LocalBlobStore:
@@ -61,9 +90,15 @@ class LocalBlobStore:
         try:
             return _checked(blob_path(self.root, sha256, suffix).read_bytes(), sha256)
         except FileNotFoundError as err:
-            raise StorageError(
-                f"blob {sha256[:12]}{suffix} is missing", code="store.missing"
-            ) from err
+            raise _missing(sha256, suffix) from err
+
+    def fetch(self, sha256: str, suffix: str, target: Path) -> None:  # noqa: D102
+        try:
+            with blob_path(self.root, sha256, suffix).open("rb") as source:
+                chunks = iter(lambda: source.read(_CHUNK), b"")
+                _write_checked(chunks, sha256, target)
+        except FileNotFoundError as err:
+            raise _missing(sha256, suffix) from err
 
     def exists(self, sha256: str, suffix: str) -> bool:  # noqa: D102 - protocol
         return blob_path(self.root, sha256, suffix).is_file()
@@ -103,26 +138,29 @@ class S3BlobStore:
     def put(self, data: bytes | Path, suffix: str) -> str:  # noqa: D102 - protocol
         from botocore.exceptions import BotoCoreError, ClientError
 
-        raw = data.read_bytes() if isinstance(data, Path) else data
-        sha = hashlib.sha256(raw).hexdigest()
+        if isinstance(data, Path):
+            sha = sha256_file(data)
+        else:
+            sha = hashlib.sha256(data).hexdigest()
         try:
-            # If-None-Match: * makes the put write-once: a second writer of the same
-            # blob gets PreconditionFailed and the first copy stays.
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self.key(sha, suffix),
-                Body=raw,
-                IfNoneMatch="*",
-                Metadata={"sha256": sha},
-            )
+            # A file is sent from disk (botocore reads it in chunks), never whole.
+            opened = data.open("rb") if isinstance(data, Path) else nullcontext(data)
+            with opened as body:
+                # If-None-Match: * makes the put write-once: a second writer of the
+                # same blob gets PreconditionFailed and the first copy stays.
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(sha, suffix),
+                    Body=body,
+                    IfNoneMatch="*",
+                    Metadata={"sha256": sha},
+                )
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
             if code not in ("PreconditionFailed", "412"):
                 raise StorageError(f"cannot store blob {sha[:12]}: {code}") from err
         except BotoCoreError as err:
-            raise StorageError(
-                f"cannot reach the S3 store: {err}", code="store.unreachable"
-            ) from err
+            raise _unreachable(err) from err
         return sha
 
     def get(self, sha256: str, suffix: str) -> bytes:  # noqa: D102 - protocol
@@ -134,13 +172,22 @@ class S3BlobStore:
             )
             return _checked(reply["Body"].read(), sha256)
         except ClientError as err:
-            raise StorageError(
-                f"blob {sha256[:12]}{suffix} is missing", code="store.missing"
-            ) from err
+            raise _missing(sha256, suffix) from err
         except BotoCoreError as err:
-            raise StorageError(
-                f"cannot reach the S3 store: {err}", code="store.unreachable"
-            ) from err
+            raise _unreachable(err) from err
+
+    def fetch(self, sha256: str, suffix: str, target: Path) -> None:  # noqa: D102
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            reply = self.client.get_object(
+                Bucket=self.bucket, Key=self.key(sha256, suffix)
+            )
+            _write_checked(reply["Body"].iter_chunks(_CHUNK), sha256, target)
+        except ClientError as err:
+            raise _missing(sha256, suffix) from err
+        except BotoCoreError as err:
+            raise _unreachable(err) from err
 
     def exists(self, sha256: str, suffix: str) -> bool:  # noqa: D102 - protocol
         from botocore.exceptions import ClientError

@@ -18,7 +18,7 @@ from digitize.pages import count_pages, sniff_format
 from digitize.pipeline import FileOutcome, discard_work_files, read_document
 from digitize.scale.backends import Backends, worker_name
 from digitize.scale.jobs import NEXT_STEP, dump_reading, load_reading
-from digitize.sign import sign_pdf
+from digitize.sign import sign_pdf_file
 from digitize.store import DocumentRecord, sha256_file
 
 __all__ = ["STEPS", "claim_file", "index_step", "read_step", "run_job", "sign_step"]
@@ -92,8 +92,8 @@ def read_step(sha256: str, b: Backends) -> bool:
     copy = b.settings.work / f"{sha256}.{os.getpid()}.{job['format']}"
     with b.jobs.running(sha256, "read", worker_name(), b.settings.scale_heartbeat_s):
         copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(b.blobs.get(sha256, "." + job["format"]))
         try:
+            b.blobs.fetch(sha256, "." + job["format"], copy)
             reading = read_document(
                 copy, job["format"], b.settings, record_id=sha256[:16]
             )
@@ -118,9 +118,17 @@ def sign_step(sha256: str, b: Backends) -> bool:
     if job["state"] != "read":
         return job["state"] not in ("queued", "failed")
     with b.jobs.running(sha256, "sign", worker_name(), b.settings.scale_heartbeat_s):
-        unsigned = b.blobs.get(job["unsigned_sha256"], ".unsigned.pdf")
-        signed = sign_pdf(unsigned, b.settings)
-        signed_sha = b.blobs.put(signed.data, ".signed.pdf")
+        work = b.settings.work / f"sign-{sha256}.{os.getpid()}.pdf"
+        work.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            b.blobs.fetch(job["unsigned_sha256"], ".unsigned.pdf", work)
+            signed = sign_pdf_file(
+                work, work.with_name(work.name + ".signed.pdf"), b.settings
+            )
+            assert signed.path is not None
+            signed_sha = b.blobs.put(signed.path, ".signed.pdf")
+        finally:
+            discard_work_files(work)
         # Compare-and-set: when two runs race, the first signature is the one kept.
         # LIMITATION: the losing run's signed PDF stays in the blob store, referenced
         # by nothing -> it costs space only; no sweep deletes it.
