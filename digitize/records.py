@@ -33,7 +33,7 @@ IDENTITY_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Word:
     """One word Tesseract read, with its box in page pixels."""
 
