@@ -12,7 +12,7 @@ from typing import Any
 
 from digitize.batch.commands import BATCH_COMMANDS, add_batch_parsers
 from digitize.config import Settings, load_settings
-from digitize.errors import DigitizeError, QueryError
+from digitize.errors import DigitizeError, NotFoundError, QueryError
 from digitize.logs import configure_logging
 from digitize.scale.commands import add_scale_parsers, scaled_handler
 from digitize.sign.commands import (
@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = sub.add_parser("show", parents=[common], help="one document")
     p.add_argument("document")
+    p = sub.add_parser(
+        "candidate", parents=[common],
+        help="confirm or reject a paper proposed for a person (listed by find)",
+    )  # fmt: skip
+    p.add_argument("action", choices=["confirm", "reject"])
+    p.add_argument("candidate_id", type=int, help="the number after # in find")
     add_signing_parsers(sub, common)
     add_batch_parsers(sub, common)
     sub.add_parser("keys", parents=[common], help="create the development signing key")
@@ -221,6 +227,23 @@ def _cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_candidate(args: argparse.Namespace, settings: Settings) -> int:
+    from digitize.store import Catalog
+
+    accept = args.action == "confirm"
+    if not Catalog(settings.catalog).decide_candidate(args.candidate_id, accept=accept):
+        raise NotFoundError(
+            f"no open candidate #{args.candidate_id}; `digitize find` lists them"
+        )
+    done = "confirmed: the paper now belongs to the person" if accept else "rejected"
+    _print(
+        {"candidate": args.candidate_id, "accept": accept},
+        args.json,
+        f"candidate #{args.candidate_id} {done}",
+    )
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     return run_verify(args, settings, _print)
 
@@ -329,6 +352,7 @@ _COMMANDS = {
     "find": _cmd_find,
     "search": _cmd_search,
     "show": _cmd_show,
+    "candidate": _cmd_candidate,
     "verify": _cmd_verify,
     "signatures": _cmd_signatures,
     "reprocess": _cmd_reprocess,

@@ -220,8 +220,8 @@ def open_candidates(db: sqlite3.Connection, person_id: int) -> list[dict[str, ob
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-# LIMITATION: candidates are decided through `Catalog.decide_candidate` only (no
-# command or web control yet) -> they stay listed under the person in `digitize find`.
+# LIMITATION: candidates are decided with `digitize candidate` (no web control yet)
+# -> at the counter they stay listed under the person until IT decides them.
 def decide_candidate(
     db: sqlite3.Connection, candidate_id: int, *, accept: bool
 ) -> bool:

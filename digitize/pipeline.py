@@ -214,6 +214,9 @@ def read_document(
         opened = open_document(
             copy, fmt, max_pages=settings.max_pages, max_pixels=settings.max_pixels
         )
+    # LIMITATION: the words and extraction evidence of every page stay in memory
+    # until the document is stored (about 0.1 MB a page; extraction and the catalog
+    # need them all) -> max_pages is what bounds them.
     ocr_pages: list[OcrPage] = []
     evidence: list[PageEvidence] = []
 

@@ -188,3 +188,22 @@ def test_find_shows_fields_with_source_and_confidence_and_candidates(cat):
     assert "old_id_number    230123456" in text
     assert "date_of_birth    1990-05-12" in text and "ocr  0.85 CHECK" in text
     assert "#1  bbbbbbbbbbbbbbbb  birth_certificate" in text
+
+
+def test_cli_confirms_a_candidate_once(tmp_path, monkeypatch, capsys):
+    from digitize.cli import main
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    _store(catalog, "a", _paper("cccd2021_front", _pin(), *_person_fields()))
+    _store(catalog, "b", _paper("birth_certificate", *_person_fields()))
+    (cand,) = catalog.db.execute("SELECT id FROM person_candidates").fetchone()
+    catalog.close()
+    monkeypatch.setenv("DIGITIZE_HOME", str(tmp_path))
+    assert main(["candidate", "confirm", str(cand)]) == 0
+    assert f"#{cand} confirmed" in capsys.readouterr().out
+    assert main(["candidate", "reject", str(cand)]) == 10  # no longer open
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    assert ("b" * 16, "birth_certificate") in [(r[1], r[2]) for r in _links(catalog)]
+    kinds = [r[0] for r in catalog.db.execute("SELECT kind FROM events")]
+    catalog.close()
+    assert kinds.count("candidate") == 1
