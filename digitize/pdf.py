@@ -1,9 +1,11 @@
-"""PDF stage: assemble the searchable PDF from upright page images and their words.
+"""PDF stage: write the searchable PDF from upright page images and their words.
 
-Each page is the scan image with an invisible text layer (render mode 3) whose words sit
-on the boxes Tesseract found, so selecting text in a viewer selects the right words. The
-text uses a glyph-less CID font: every code is its own Unicode value (Identity-H and an
-identity ToUnicode map), so Vietnamese diacritics survive copy, search and extraction.
+Pages are written to the file one at a time as they arrive (`SearchablePdfWriter`), so
+a long document is never held in memory. Each page is the scan image with an invisible
+text layer (render mode 3) whose words sit on the boxes Tesseract found, so selecting
+text in a viewer selects the right words. The text uses a glyph-less CID font: every
+code is its own Unicode value (Identity-H and an identity ToUnicode map), so Vietnamese
+diacritics survive copy, search and extraction.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Sign a searchable PDF: PAdES baseline, visible stamp on page 1, validated at once.
 
-Takes the unsigned PDF's bytes and the settings, gives a `SignedPdf` whose data is an
-incremental update of the input, so the unsigned bytes stay provable. The level (B-B to
+Takes the unsigned PDF (bytes with `sign_pdf`, a file with `sign_pdf_file`) and the
+settings, gives a `SignedPdf`: the signed copy is an incremental update of the input, so
+the unsigned bytes stay provable. The level (B-B to
 B-LTA) comes from the signing profile; the new signature must validate at that level
 before it is returned.
 """

@@ -355,3 +355,15 @@ def test_born_digital_text_on_a_rotated_page_is_ocrd(tmp_path):
         pdf.save(path)
     opened, (page,) = _pages(path, dpi=100)
     assert opened.text_pages == frozenset({1}) and page.words is None
+
+
+def test_a_long_pdf_comes_out_whole_and_in_order(tmp_path):
+    # More pages than the raster renders per opening of the document (it reopens it).
+    pdf = pikepdf.new()
+    for number in range(37):
+        pdf.add_blank_page(page_size=(72 + number, 144))
+    path = tmp_path / "long.pdf"
+    pdf.save(path)
+    pages = list(iter_pages(path, "pdf", dpi=72, max_pixels=10**8))
+    assert [p.index for p in pages] == list(range(37))
+    assert [p.image.width for p in pages] == [72 + n for n in range(37)]

@@ -28,7 +28,13 @@ from pyhanko.stamp import TextStamp, TextStampStyle
 from digitize.config import Settings
 from digitize.errors import ConfigError, SigningError
 from digitize.keys import DevKeys, create_dev_keys, ensure_signing_key
-from digitize.sign import SignedPdf, report_to_dict, sign_pdf, verify_pdf
+from digitize.sign import (
+    SignedPdf,
+    report_to_dict,
+    sign_pdf,
+    sign_pdf_file,
+    verify_pdf,
+)
 from digitize.sign.signing import CachedKeySigner
 from digitize.sign.stamp import format_signing_time
 from tests.factories import A4, make_pdf
@@ -159,6 +165,31 @@ def test_signed_file_begins_with_unsigned_bytes(signed: SignedPdf) -> None:
     unsigned = make_pdf()
     assert len(signed.data) > len(unsigned)
     assert signed.data[: len(unsigned)] == unsigned
+
+
+def test_signing_file_to_file_equals_signing_bytes(settings, tmp_path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(make_pdf(text="Tep"))
+    target = tmp_path / "out.pdf"
+    result = sign_pdf_file(source, target, settings)
+    data = target.read_bytes()
+    assert result.data == b"" and result.path == target
+    assert result.unsigned_path == source and not result.normalized
+    assert data.startswith(source.read_bytes())
+    assert result.signed_sha256 == hashlib.sha256(data).hexdigest()
+    assert result.unsigned_sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    with target.open("rb") as handle:
+        (report,) = verify_pdf(handle, settings)
+    assert report.ok and report.level == result.level
+
+
+def test_signing_a_file_that_is_not_a_pdf_leaves_no_target(settings, tmp_path) -> None:
+    source = tmp_path / "in.pdf"
+    source.write_bytes(b"not a pdf at all")
+    target = tmp_path / "out.pdf"
+    with pytest.raises(SigningError) as err:
+        sign_pdf_file(source, target, settings)
+    assert err.value.code == "sign.not_pdf" and not target.exists()
 
 
 def test_untrusted_against_a_different_root(
