@@ -78,9 +78,6 @@ def run_verify(args: argparse.Namespace, settings: Settings, show: Show) -> int:
 
 
 def _report_text(d: dict[str, Any]) -> str:
-    def yes(value: object) -> str:
-        return "yes" if value else "no"
-
     return "\n".join(
         [
             f"{d['field_name']}: {d['summary_en']}",
@@ -88,14 +85,30 @@ def _report_text(d: dict[str, Any]) -> str:
             f"  signer        {d['signer_subject']}",
             f"  level         {d['level']}"
             + (f"  (long-term: {d['lta_indication']})" if d["lta_indication"] else ""),
-            f"  intact        {yes(d['intact'])}   valid {yes(d['valid'])}"
-            f"   trusted {yes(d['trusted'])}",
+            _checks_line(d),
             f"  revocation    {'checked' if d['revocation_checked'] else 'not checked'}"
             + ("  REVOKED" if d["revoked"] else ""),
             f"  signing time  {d['claimed_at'] or '-'} (claimed by the signer)",
             f"  timestamp     {d['timestamp_at'] or '-'}",
-            f"  after signing {d['changes']} ({d['modification_level']})",
+            "  after signing "
+            + (
+                f"{d['changes']} ({d['modification_level']})"
+                if d["intact"]
+                else "not assessed: the signed bytes themselves were changed"
+            ),
         ]
+    )
+
+
+def _checks_line(d: dict[str, Any]) -> str:
+    # pyHanko's validity, trust and change checks mean nothing once the digest of
+    # the signed bytes differs: say so rather than print their leftover values.
+    if not d["intact"]:
+        return "  intact        NO   valid -   trusted -   (content altered)"
+    yes = {True: "yes", False: "no"}
+    return (
+        f"  intact        yes   valid {yes[bool(d['valid'])]}"
+        f"   trusted {yes[bool(d['trusted'])]}"
     )
 
 

@@ -487,3 +487,21 @@ def test_many_signatures_from_threads_and_loops(settings: Settings) -> None:
     assert len({r.signed_sha256 for r in results}) >= 20
     for result in results:
         assert verify_pdf(result.data, settings)[0].ok
+
+
+def test_cli_verify_of_altered_content_claims_nothing_else(
+    settings, signed, tmp_path, monkeypatch, capsys
+) -> None:
+    from digitize.cli import main
+
+    data = bytearray(signed.data)
+    at = data.index(b"/MediaBox")
+    data[at + 2] ^= 0x01  # one byte inside the signed range: /MediaBox -> /MddiaBox
+    path = tmp_path / "altered.pdf"
+    path.write_bytes(bytes(data))
+    monkeypatch.setenv("DIGITIZE_HOME", str(settings.home))
+    assert main(["verify", str(path)]) == 7
+    out = capsys.readouterr().out
+    assert "INVALID: the signed content was altered" in out
+    assert "intact        NO" in out and "not assessed" in out
+    assert "unchanged since signing" not in out
