@@ -149,7 +149,23 @@ def format_summary(outcomes: list[Any]) -> str:
         )
         if out.status == "failed":
             rows.append(f"    -> {out.error_code} at {out.error_stage}: {out.message}")
+        rows += [f"    note: {note}" for note in _input_notes(out.notes)]
     return "\n".join(rows)
+
+
+def _input_notes(notes: dict[str, Any]) -> list[str]:
+    """What staff should know about a stored input: repaired, already signed, ..."""
+    said = []
+    if notes.get("repaired"):
+        said.append(
+            "the PDF was damaged and rebuilt before reading; compare the pages with "
+            "the paper, the original is kept as received"
+        )
+    if notes.get("signature_fields"):
+        said.append("the input was already signed; its bytes are kept unchanged")
+    if (notes.get("encryption") or {}).get("legacy"):
+        said.append("the input used legacy RC4 encryption (owner password only)")
+    return said
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:

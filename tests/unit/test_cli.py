@@ -23,3 +23,16 @@ def test_json_before_the_subcommand(tmp_path, capsys, monkeypatch):
 def test_query_errors_exit_9(tmp_path, monkeypatch, argv, code):
     monkeypatch.setenv("DIGITIZE_HOME", str(tmp_path / "home"))
     assert main(argv) == code
+
+
+def test_summary_flags_a_repaired_input_and_only_that():
+    from digitize.cli import format_summary
+    from digitize.pipeline import FileOutcome
+
+    repaired = FileOutcome("a.pdf", "stored", pages=2, notes={"repaired": True})
+    plain = FileOutcome("b.pdf", "stored", pages=1, notes={"dpi": 300})
+    table = format_summary([repaired, plain])
+    assert table.count("note:") == 1
+    (line,) = [r for r in table.splitlines() if "note:" in r]
+    assert "damaged and rebuilt" in line
+    assert table.splitlines().index(line) == 3  # right under a.pdf's row
