@@ -74,3 +74,25 @@ def make_pdf(
     out = BytesIO()
     pdf.save(out, static_id=True)
     return out.getvalue()
+
+
+def self_signed(key, common_name: str, *, days=(-1, 1), serial: int = 1):
+    """A self-signed certificate of `key` valid from days[0] to days[1] around now."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(now + dt.timedelta(days=days[0]))
+        .not_valid_after(now + dt.timedelta(days=days[1]))
+        .sign(key, hashes.SHA256())
+    )

@@ -25,6 +25,7 @@ from digitize.keys import (
     read_dev_keys,
     trust_root_paths,
 )
+from tests.factories import self_signed
 
 NOTICE_VI = "KHÔNG CÓ GIÁ TRỊ PHÁP LÝ"
 NOTICE_EN = "NOT FOR LEGAL USE"
@@ -249,18 +250,7 @@ def test_trust_root_paths_never_creates_keys(tmp_path: Path, dev: DevKeys) -> No
 
 def test_expired_certificate_is_refused(tmp_path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired test")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=30))
-        .not_valid_after(now - dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, "expired test", days=(-30, -1))
     p12 = tmp_path / "expired.p12"
     p12.write_bytes(
         pkcs12.serialize_key_and_certificates(

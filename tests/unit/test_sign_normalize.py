@@ -107,30 +107,16 @@ def test_signed_hybrid_file_is_not_rewritten(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _throwaway_signer():
-    import datetime as dt
-
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-    from pyhanko.keys import load_cert_from_pemder  # noqa: F401
     from pyhanko.sign.signers import SimpleSigner
 
+    from tests.factories import self_signed
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "throwaway")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, "throwaway")
     return SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(
             cert.public_bytes(serialization.Encoding.DER)

@@ -317,24 +317,13 @@ def test_stamp_font_is_a_serif_with_tounicode(tmp_path: Path) -> None:
 
 def test_remote_signer_needs_an_rsa_certificate(tmp_path: Path) -> None:
     # Pins the LIMITATION in remote.RemoteSigner: RSA PKCS#1 v1.5 only.
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+
+    from tests.factories import self_signed
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec signer")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, "ec signer", serial=7)
     pem = tmp_path / "ec.pem"
     pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     source = ensure_signing_key(
