@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -627,3 +628,31 @@ class Catalog:
         """Confirm or reject a paper proposed for a person; False if not open."""
         with self.transaction() as db:
             return decide_candidate(db, candidate_id, accept=accept)
+
+
+class ThreadCatalogs:
+    """One catalog connection per calling thread (SQLite connections are not shared)."""
+
+    def __init__(self, path: Path) -> None:
+        """Connections to the catalog at `path` are opened on first use per thread."""
+        self.path = path
+        self._local = threading.local()
+        self._opened: list[Catalog] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Catalog:
+        """This thread's connection."""
+        catalog = getattr(self._local, "catalog", None)
+        if catalog is None:
+            catalog = Catalog(self.path)
+            self._local.catalog = catalog
+            with self._lock:
+                self._opened.append(catalog)
+        return catalog
+
+    def close(self) -> None:
+        """Close every connection opened so far."""
+        with self._lock:
+            for catalog in self._opened:
+                catalog.close()
+            self._opened.clear()

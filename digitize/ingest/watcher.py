@@ -29,7 +29,7 @@ from digitize.ingest.service import take_home_lock
 from digitize.ingest.worker import Worker
 from digitize.ledger import Ledger
 from digitize.pipeline import FileOutcome
-from digitize.store import Catalog
+from digitize.store import Catalog, ThreadCatalogs
 
 __all__ = ["Watcher"]
 
@@ -60,8 +60,7 @@ class Watcher:
         self.tracker = SettleTracker()
         self.ledger: Ledger | None = None
         self._owner = threading.current_thread()
-        self._local = threading.local()
-        self._catalogs: list[Catalog] = []
+        self._catalogs = ThreadCatalogs(settings.catalog)
         self._known: dict[Path, tuple[tuple[int, int, int], int]] = {}
         self._running: dict[int, tuple[Path, Future[FileOutcome | None]]] = {}
         self._manifests: dict[Path, FolderSpec] = {}
@@ -109,9 +108,7 @@ class Watcher:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             self._collect()
-        for catalog in self._catalogs:
-            catalog.close()
-        self._catalogs.clear()
+        self._catalogs.close()
         if self.ledger is not None:
             self.ledger.set_meta(pid=0, stopped=time.time())
             self.ledger.close()
@@ -163,12 +160,7 @@ class Watcher:
         """The catalog connection of the calling thread (SQLite wants one each)."""
         if threading.current_thread() is self._owner:
             return self.catalog
-        catalog = getattr(self._local, "catalog", None)
-        if catalog is None:
-            catalog = Catalog(self.settings.catalog)
-            self._local.catalog = catalog
-            self._catalogs.append(catalog)
-        return catalog
+        return self._catalogs.get()
 
     # --- one pass ------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from digitize.audit import AuditLog
 from digitize.auth import AccessStore
 from digitize.config import Settings
 from digitize.prefill import DEFAULT_FORMS, FormDef, Offices, load_forms, load_offices
-from digitize.store import Catalog
+from digitize.store import Catalog, ThreadCatalogs
 from digitize.web.jobs import JobQueue, ProcessFn
 from digitize.web.labels import install_filters
 
@@ -33,23 +32,20 @@ class WebState:
     forms: dict[str, FormDef]
     offices: Offices
     templates: Jinja2Templates
-    _local: threading.local = field(default_factory=threading.local)
-    _catalogs: list[Catalog] = field(default_factory=list)
+    _catalogs: ThreadCatalogs = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Connections are opened per thread on first use."""
+        self._catalogs = ThreadCatalogs(self.settings.catalog)
 
     def catalog(self) -> Catalog:
         """This thread's catalog connection (SQLite connections are not shared)."""
-        catalog = getattr(self._local, "catalog", None)
-        if catalog is None:
-            catalog = Catalog(self.settings.catalog)
-            self._local.catalog = catalog
-            self._catalogs.append(catalog)
-        return catalog
+        return self._catalogs.get()
 
     def close(self) -> None:
         """Stop the job worker and close every connection."""
         self.jobs.stop()
-        for catalog in self._catalogs:
-            catalog.close()
+        self._catalogs.close()
         self.access.close()
         self.audit.close()
 
