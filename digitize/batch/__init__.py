@@ -24,7 +24,7 @@ from multiprocessing import get_context
 from typing import Any
 
 from digitize.config import Settings
-from digitize.errors import DigitizeError, QueryError
+from digitize.errors import DigitizeError, NotFoundError, QueryError
 from digitize.progress import progress_bar
 from digitize.store import Catalog, now_iso
 
@@ -115,6 +115,11 @@ class Selection:
                     f"--document {doc[:20]!r} is not a document id (hexadecimal)",
                     code="query.bad_document",
                 )
+        if self.since and self.until and self.since > self.until:
+            raise QueryError(
+                f"--since {self.since} is after --until {self.until}; nothing between",
+                code="query.bad_date",
+            )
 
     def key(self) -> str:
         """A stable text for this selection (resuming finds runs by it)."""
@@ -168,12 +173,43 @@ def _where(sel: Selection) -> tuple[str, list[Any]]:
 
 
 def select_documents(catalog: Catalog, selection: Selection) -> list[str]:
-    """Ids of the selected documents, oldest first."""
+    """Ids of the selected documents, oldest first.
+
+    Raises:
+        QueryError: a --type no document on file has (a typo selects nothing).
+        NotFoundError: a --document id matches no document.
+    """
+    _check_names(catalog, selection)
     where, params = _where(selection)
     rows = catalog.db.execute(
         f"SELECT d.id FROM documents d{where} ORDER BY d.created_at, d.rowid", params
     )
     return [row[0] for row in rows]
+
+
+def _check_names(catalog: Catalog, selection: Selection) -> None:
+    if selection.types:
+        known = {
+            row[0]
+            for row in catalog.db.execute(
+                "SELECT DISTINCT paper_type FROM fields UNION "
+                "SELECT DISTINCT paper_type FROM dossier_papers"
+            )
+            if row[0]
+        }
+        unknown = [t for t in selection.types if t not in known]
+        if unknown:
+            raise QueryError(
+                f"--type {unknown[0]!r} is on no document; types on file: "
+                + (", ".join(sorted(known)) or "none"),
+                code="query.invalid",
+            )
+    for doc in selection.documents:
+        prefix = doc.lower()[:16] + "%"
+        if not catalog.db.execute(
+            "SELECT 1 FROM documents WHERE id LIKE ?", (prefix,)
+        ).fetchone():
+            raise NotFoundError(f"no document {doc[:20]!r} in the catalog")
 
 
 @dataclass
@@ -233,17 +269,19 @@ class BatchRun:
         self.db: sqlite3.Connection = catalog.db
         self.db.executescript(_SCHEMA)
         row = self.db.execute(
-            "SELECT id, state FROM batch_runs WHERE command = ? AND key = ?"
+            "SELECT id, state, started_at FROM batch_runs WHERE command = ? AND key = ?"
             " AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
             (command, key),
         ).fetchone()
         if row is not None and not restart:
             self.id, self.state = int(row[0]), json.loads(row[1])
+            self.started_at: str = row[2]
             return
+        self.started_at = now_iso()
         with catalog.transaction() as db:
             cur = db.execute(
                 "INSERT INTO batch_runs (command, key, started_at) VALUES (?,?,?)",
-                (command, key, now_iso()),
+                (command, key, self.started_at),
             )
         self.id, self.state = int(cur.lastrowid or 0), {}
 

@@ -25,14 +25,25 @@ from digitize.batch import (
     worker_settings,
 )
 from digitize.config import Settings
-from digitize.errors import ConfigError, QueryError
+from digitize.errors import ConfigError, QueryError, StorageError
 from digitize.progress import progress_bar
 from digitize.store import Catalog
 
-__all__ = ["BATCH_COMMANDS", "add_batch_parsers", "add_selection_options"]
+__all__ = ["BATCH_COMMANDS", "add_batch_parsers", "add_selection_options", "positive"]
 
 Show = Callable[[Any, bool, str], None]
 _FAILED_EXIT, _PROBLEMS_EXIT = 1, 8
+
+
+def positive(text: str) -> int:
+    """Argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 def add_selection_options(p: argparse.ArgumentParser) -> None:
@@ -48,7 +59,9 @@ def add_selection_options(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--document", action="append", default=[], help="document id")
     p.add_argument("--dry-run", action="store_true", help="list, change nothing")
-    p.add_argument("--processes", type=int, default=1, help="documents in parallel")
+    p.add_argument(
+        "--processes", type=positive, default=1, help="documents in parallel"
+    )
     p.add_argument(
         "--restart", action="store_true",
         help="start afresh instead of resuming an interrupted run",
@@ -67,7 +80,9 @@ def add_batch_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("import", parents=[common], help="store dossier packages")
     p.add_argument("packages", nargs="+", type=Path)
     p.add_argument("--dry-run", action="store_true", help="check only, store nothing")
-    p.add_argument("--processes", type=int, default=1, help="packages in parallel")
+    p.add_argument(
+        "--processes", type=positive, default=1, help="packages in parallel"
+    )
     p.add_argument("--restart", action="store_true", help=argparse.SUPPRESS)
     p = sub.add_parser("report", parents=[common], help="quarterly figures per unit")
     p.add_argument("--quarter", required=True, help="e.g. 2026-Q4")
@@ -138,12 +153,35 @@ def run_reprocess_batch(
     if args.dry_run:
         return _dry(args, show, "reprocess", items)
     run = BatchRun(catalog, "reprocess", selection.key(), restart=args.restart)
+    _recover_reprocessed(run, items)
     summary = run_batch(
         run, items, reprocess_item, worker_settings(settings, args.processes),
         processes=args.processes, label="reprocess", show_progress=not args.quiet,
     )  # fmt: skip
     _finish(show, args, summary, _failures_text(summary))
     return _FAILED_EXIT if summary.failed else 0
+
+
+def _recover_reprocessed(run: BatchRun, items: list[str]) -> None:
+    """Count as done what an interrupted attempt of `run` committed but did not record.
+
+    A worker stores its new version in one transaction and the parent records the
+    item after; an interruption between the two would reprocess the document again.
+    """
+    done = run.finished_items()
+    for start in range(0, len(items), 500):
+        chunk = [item for item in items[start : start + 500] if item not in done]
+        if not chunk:
+            continue
+        marks = ",".join("?" * len(chunk))
+        rows = run.db.execute(
+            f"SELECT document_id, max(version) FROM versions WHERE kind = 'reprocessed'"
+            f" AND created_at >= ? AND document_id IN ({marks}) GROUP BY document_id",
+            (run.started_at, *chunk),
+        )
+        for document_id, version in rows:
+            run.record(Outcome(document_id, "done", {"version": version,
+                                                     "recovered": True}))  # fmt: skip
 
 
 def run_reindex(args: argparse.Namespace, settings: Settings, show: Show) -> int:
@@ -255,9 +293,11 @@ def run_report(args: argparse.Namespace, settings: Settings, show: Show) -> int:
     if args.unit:
         figures = [f for f in figures if f.unit in set(args.unit)]
     if args.csv:
-        args.csv.write_text(report_csv(figures), encoding="utf-8")
+        _write_output(args.csv, report_csv(figures).encode("utf-8"))
     if args.pdf:
-        args.pdf.write_bytes(report_pdf(figures, args.quarter, settings.sign_agency))
+        _write_output(
+            args.pdf, report_pdf(figures, args.quarter, settings.sign_agency)
+        )
     data = [
         {**f.__dict__, "share_signed": f.share_signed,
          "share_with_fields": f.share_with_fields}
@@ -278,3 +318,14 @@ BATCH_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings, Show], int]] =
     "import": run_import,
     "report": run_report,
 }
+
+
+def _write_output(path: Path, data: bytes) -> None:
+    """Write a file the user named; a bad path is a typed error, not a traceback."""
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise StorageError(
+            f"cannot write {path} ({err.strerror}); give a file in an existing folder",
+            code="store.failed",
+        ) from err

@@ -38,12 +38,13 @@ def add_signing_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("action", choices=["check", "extend"])
     p.add_argument("documents", nargs="*", help="extend only these document ids")
-    p.add_argument("--processes", type=int, default=1, help="files in parallel")
+    # A batch command: ids and/or the shared selection (digitize.batch.commands).
+    from digitize.batch.commands import add_selection_options, positive
+
+    p.add_argument("--processes", type=positive, default=1, help="files in parallel")
     p = sub.add_parser(
         "reprocess", parents=[common], help="OCR and sign documents' scans again"
     )
-    # A batch command: ids and/or the shared selection (digitize.batch.commands).
-    from digitize.batch.commands import add_selection_options
 
     p.add_argument("documents", nargs="*", help="document ids")
     p.add_argument("--all", action="store_true", help="every document")

@@ -109,6 +109,31 @@ def test_reprocess_interrupted_then_resumed(home, capsys, monkeypatch):
     assert _cli(capsys, "check")[0] == 0
 
 
+def test_reprocess_interrupted_after_a_commit_does_not_redo_it(
+    home, capsys, monkeypatch
+):
+    import digitize.reprocess
+
+    real = digitize.reprocess.reprocess_document
+    calls: list[str] = []
+
+    def committed_then_interrupted(document_id, settings, catalog):
+        result = real(document_id, settings, catalog)
+        calls.append(document_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # stored, but the run has not recorded it yet
+        return result
+
+    monkeypatch.setattr(
+        digitize.reprocess, "reprocess_document", committed_then_interrupted
+    )
+    assert _cli(capsys, "reprocess", "--all")[0] == 130
+    monkeypatch.setattr(digitize.reprocess, "reprocess_document", real)
+    code, out = _cli(capsys, "reprocess", "--all")
+    assert code == 0 and "(2 already done by the interrupted run)" in out
+    assert _versions(home) == dict.fromkeys(_ids(home), 2)
+
+
 def test_reprocess_in_worker_processes(home, capsys):
     code, out = _cli(capsys, "reprocess", "--unit", "xa-b", "--processes", "2")
     assert code == 0 and "reprocess: 2 done" in out
@@ -189,3 +214,20 @@ def test_report_equals_the_catalog(home, capsys):
         )  # fmt: skip
         assert got["median_drop_to_signed_s"] is not None
     catalog.close()
+
+
+def test_mistakes_in_a_selection_are_typed_errors_not_empty_runs(
+    home, capsys, tmp_path
+):
+    before = _versions(home)
+    assert main(["check", "--type", "cccd_2021_front"]) == 9
+    assert "types on file:" in capsys.readouterr().err
+    assert main(["reprocess", "deadbeef"]) == 10
+    assert main(["check", "--since", "2026-12-01", "--until", "2026-01-01"]) == 9
+    with pytest.raises(SystemExit) as usage:
+        main(["check", "--processes", "0"])
+    assert usage.value.code == 2
+    pdf = tmp_path / "no" / "q.pdf"
+    assert main(["report", "--quarter", "2026-Q4", "--pdf", str(pdf)]) == 8
+    assert "cannot write" in capsys.readouterr().err
+    assert _versions(home) == before  # nothing was reprocessed along the way
