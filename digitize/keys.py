@@ -103,6 +103,15 @@ class KeySource(abc.ABC):
     is_development: bool
     """True for the throwaway development key."""
 
+    def __str__(self) -> str:
+        """Where the key is, for people (never a secret)."""
+        note = " (development key: no legal value)" if self.is_development else ""
+        return self.where() + note
+
+    def where(self) -> str:
+        """The key's place in words."""
+        return type(self).__name__
+
     @property
     @abc.abstractmethod
     def cache_key(self) -> tuple[object, ...]:
@@ -133,6 +142,9 @@ class Pkcs12KeySource(KeySource):
 
     is_development: bool = False
     """True for the throwaway development key."""
+
+    def where(self) -> str:  # noqa: D102 - KeySource
+        return f"PKCS#12 file {self.path}"
 
     @property
     def cache_key(self) -> tuple[object, ...]:

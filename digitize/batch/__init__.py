@@ -367,7 +367,7 @@ def run_batch(
             _count(summary, earlier[item], resumed=True)
     run.finish()
     summary.seconds = time.perf_counter() - started
-    log.info("%s", summary.line())
+    log.debug("%s", summary.line())  # the command prints it on stdout
     return summary
 
 

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 _REPROCESS = "digitize reprocess --document {id}"
 _RESTORE = "restore {path} from a backup (the scan as received cannot be made again)"
 _RESTORE_OLD = "restore {path} from a backup (an old version cannot be made again)"
+_REMAKE = (
+    "digitize reprocess --document {id} (a sound new version; the damaged file stays "
+    "listed under the old one until {path} is restored from a backup)"
+)
 # Rows of these tables must belong to a document in `documents`.
 _CHILD_TABLES = ("pages", "fields", "links", "versions", "dossier_papers")
 
@@ -64,9 +68,9 @@ def _blobs(catalog: Catalog, doc: sqlite3.Row, settings: Settings) -> list[Probl
     ident = doc["id"]
     wanted = [("scan as received", doc["sha256"], "." + doc["format"], _RESTORE)]
     if doc["unsigned_sha256"]:
-        wanted.append(("derivative", doc["unsigned_sha256"], ".unsigned.pdf", None))
+        wanted.append(("derivative", doc["unsigned_sha256"], ".unsigned.pdf", _REMAKE))
     if doc["signed_sha256"]:
-        wanted.append(("signed file", doc["signed_sha256"], ".signed.pdf", None))
+        wanted.append(("signed file", doc["signed_sha256"], ".signed.pdf", _REMAKE))
     for row in catalog.db.execute(
         "SELECT version, unsigned_sha256, signed_sha256 FROM versions"
         " WHERE document_id = ? AND superseded_at IS NOT NULL",

@@ -148,7 +148,8 @@ def _write_zip(path: Path, manifest: dict[str, Any], settings: Settings) -> None
                 source = blob_path(settings.repository, entry["sha256"], suffix)
                 if not source.is_file():
                     raise StorageError(
-                        f"the {kind} of document {doc['id']} is missing from the "
+                        f"the {_NOUNS.get(kind, kind)} of document {doc['id']} is "
+                        "missing from the "
                         "store; run `digitize check`",
                         code="store.missing",
                     )
@@ -209,7 +210,8 @@ def _checked_files(zf: zipfile.ZipFile, manifest: dict[str, Any]) -> dict[str, b
             data = zf.read(entry["path"])
             if hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise InputError(
-                    f"the {kind} of document {doc['id']} does not match the hash in "
+                    f"the {_NOUNS.get(kind, kind)} of document {doc['id']} does not "
+                    "match the hash in "
                     "the manifest; the package is damaged, export it again",
                     code="input.bad_package",
                 )
@@ -296,3 +298,6 @@ def _import_dossier(catalog: Catalog, manifest: dict[str, Any]) -> None:
         catalog.update_dossier(
             unit, dossier, fields=fields, paper_types=info["paper_types"], warnings=[]
         )
+
+
+_NOUNS = {"original": "scan", "derivative": "unsigned PDF", "signed": "signed PDF"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ _MIN_DPI, _MAX_DPI = 100, 1200
 _REDUCE_FROM = 2.0
 _EXIF_ORIENTATION = 0x0112
 _DECODE_ERRORS = (OSError, ValueError, EOFError, SyntaxError)
+# Pillow warns past its own pixel limit; digitize applies max_pixels itself (below) and
+# raises a typed error, so the warning would only be noise on stderr.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def open_image(path: Path, max_pixels: int) -> Image.Image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,13 @@ class OpenedDocument:
 
 
 def short_message(message: str) -> str:
-    """A library message cut to its last 300 characters."""
-    # qpdf and Pillow name the file they read: the private copy, never the scan's name.
-    return message.strip()[-300:]
+    """A library message without file paths, cut to its last 300 characters."""
+    # qpdf and Pillow name the file they read: the private copy in the work area, a
+    # name that means nothing to staff (the scan's own name is in the error's context).
+    return _PATH_PREFIX.sub("", message.strip())[-300:]
+
+
+_PATH_PREFIX = re.compile(r"(?<![\w.])/[^\s:]*:\s*")
 
 
 def too_many_pixels(what: str = "") -> InputError:

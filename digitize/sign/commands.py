@@ -93,12 +93,19 @@ def _report_text(d: dict[str, Any]) -> str:
             f"  timestamp     {d['timestamp_at'] or '-'}",
             "  after signing "
             + (
-                f"{d['changes']} ({d['modification_level']})"
+                f"{d['changes']} ({d['modification_level']})" + _coverage_note(d)
                 if d["intact"]
                 else "not assessed: the signed bytes themselves were changed"
             ),
         ]
     )
+
+
+def _coverage_note(d: dict[str, Any]) -> str:
+    if d["coverage"] != "ENTIRE_REVISION" or d["modification_level"] != "NONE":
+        return ""
+    # Later revisions are described above; here bytes follow that are no PDF update.
+    return "; bytes that are not a PDF update follow the signed file (ignored)"
 
 
 def _checks_line(d: dict[str, Any]) -> str:

@@ -59,6 +59,9 @@ class RemoteKeySource(KeySource):
     is_development: bool = False
     """A remote service is never the development key."""
 
+    def where(self) -> str:  # noqa: D102 - KeySource
+        return f"remote signer {self.url}"
+
     @property
     def cache_key(self) -> tuple[object, ...]:
         """URL, certificate file identity and a token digest."""

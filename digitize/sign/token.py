@@ -57,6 +57,9 @@ class Pkcs11KeySource(KeySource):
     is_development: bool = False
     """Tokens are never the development key."""
 
+    def where(self) -> str:  # noqa: D102 - KeySource
+        return f"PKCS#11 token {self.token_label!r} ({self.module})"
+
     @property
     def cache_key(self) -> tuple[object, ...]:
         """Module, token, ids and a PIN digest."""

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.keys import load_certs_from_pemder
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -173,7 +173,7 @@ def open_pdf(data: bytes | BinaryIO) -> PdfFileReader:
         )
     stream.seek(0)
     try:
-        reader = PdfFileReader(stream)
+        reader = _reader(stream)
         if reader.encrypted:
             raise SigningError(
                 "the PDF is encrypted; digitize signs and verifies unencrypted PDFs",
@@ -187,6 +187,21 @@ def open_pdf(data: bytes | BinaryIO) -> PdfFileReader:
             code="sign.damaged_pdf",
         ) from err
     return reader
+
+
+def _reader(stream: BinaryIO) -> PdfFileReader:
+    """PyHanko's strict reader; its lenient one for a file with a harmless slip.
+
+    Pillow, for one, writes the free head of the cross-reference table with generation
+    65536 instead of 65535, which strict mode refuses. A signature's digest covers the
+    bytes, not the parse, so a lenient read cannot make a forged signature pass.
+    """
+    try:
+        return PdfFileReader(stream)
+    except PdfStrictReadError as err:
+        log.debug("lenient PDF read after a strict-mode refusal: %s", err)
+        stream.seek(0)
+        return PdfFileReader(stream, strict=False)
 
 
 def load_trust_roots(paths: tuple[Path, ...]) -> tuple[asn1_x509.Certificate, ...]:

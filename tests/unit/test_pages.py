@@ -367,3 +367,11 @@ def test_a_long_pdf_comes_out_whole_and_in_order(tmp_path):
     pages = list(iter_pages(path, "pdf", dpi=72, max_pixels=10**8))
     assert [p.index for p in pages] == list(range(37))
     assert [p.image.width for p in pages] == [72 + n for n in range(37)]
+
+
+def test_messages_do_not_name_the_private_copy():
+    from digitize.pages.model import short_message
+
+    said = short_message("/srv/home/work/watch/9: unable to find any pages")
+    assert said == "unable to find any pages"
+    assert short_message("page 3: ratio 1/2") == "page 3: ratio 1/2"

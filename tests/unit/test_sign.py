@@ -505,3 +505,24 @@ def test_cli_verify_of_altered_content_claims_nothing_else(
     assert "INVALID: the signed content was altered" in out
     assert "intact        NO" in out and "not assessed" in out
     assert "unchanged since signing" not in out
+
+
+def test_cli_verify_mentions_bytes_after_the_signed_file(
+    settings, signed, tmp_path, monkeypatch, capsys
+) -> None:
+    from digitize.cli import main
+
+    path = tmp_path / "tail.pdf"
+    path.write_bytes(signed.data + b"\njunk appended later\n")
+    monkeypatch.setenv("DIGITIZE_HOME", str(settings.home))
+    assert main(["verify", str(path)]) == 0  # the signed bytes are intact
+    assert "bytes that are not a PDF update follow" in capsys.readouterr().out
+
+
+def test_verify_reads_a_pillow_pdf_as_unsigned(settings, tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "pillow.pdf"
+    Image.new("L", (60, 80), 255).save(path, "PDF")  # xref head generation 65536
+    with path.open("rb") as handle:
+        assert verify_pdf(handle, settings) == []
