@@ -198,8 +198,9 @@ def run_versions(args: argparse.Namespace, settings: Settings, show: Show) -> in
     versions = list_versions(Catalog(settings.catalog), settings, args.document)
     text = "\n".join(
         f"v{v['version']} {v['kind']:<11} {v['sign_level'] or '-':<6}"
-        f" {'current' if v['current'] else 'superseded ' + str(v['superseded_at'])}"
-        f"  {v['signed_path']}"
+        f" signed {v.get('signed_at') or '-'}  "
+        + ("current" if v["current"] else f"superseded {v['superseded_at']}")
+        + f"  {v['signed_path']}"
         for v in versions
     )
     show(versions, args.json, text or "no signed version")
