@@ -219,6 +219,7 @@ def read_document(
     # need them all) -> max_pages is what bounds them.
     ocr_pages: list[OcrPage] = []
     evidence: list[PageEvidence] = []
+    last_page_out = [0.0]
 
     def in_order() -> Iterator[tuple[OcrPage, EncodedImage]]:
         for result in _read_pages(opened, settings, timer):
@@ -227,6 +228,7 @@ def read_document(
             started = time.perf_counter()
             yield result.ocr, result.image
             timer.add("pdf", started)  # the time spent writing the page
+        last_page_out[0] = time.perf_counter()
 
     unsigned = copy.with_name(copy.name + ".unsigned.pdf")
     mark = conversion_mark(settings, record_id) if record_id else None
@@ -235,6 +237,7 @@ def read_document(
     except BaseException:
         unsigned.unlink(missing_ok=True)
         raise
+    timer.add("pdf", last_page_out[0])  # the file's end and the mark on page 1
     journal.reached("ocr")
 
     t0 = time.perf_counter()
