@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from digitize.errors import DigitizeError
+from digitize.pages.model import short_message
 from digitize.store import now_iso
 
 __all__ = ["RELEASE", "reason_for", "write_reason"]
@@ -80,7 +81,7 @@ def reason_for(
 def _tool_message(cause: BaseException) -> str:
     """The library's or program's own words, cut short."""
     lines = traceback.format_exception_only(type(cause), cause)
-    return "".join(lines).strip()[-500:]
+    return short_message("".join(lines))  # without the work copy's path
 
 
 def write_reason(target: Path, reason: dict[str, Any]) -> Path:

@@ -207,9 +207,9 @@ def _sign(
     if cert is None:  # load_signer refuses a key without certificate
         raise SigningError("the signing key has no certificate", code="sign.failed")
     log.info(
-        "signed %s, %d bytes, validated in %.2f s",
+        "signed %s, %.1f MB, validated in %.2f s",  # not a 9-digit count: masked
         profile.level,
-        size,
+        size / 2**20,
         time.perf_counter() - started,
     )
     return SignedPdf(

@@ -315,14 +315,19 @@ def _report(
     ok = status.bottom_line and not evidence.revoked and lta_ok
     modification = status.modification_level
     coverage = status.coverage
+    # Once the digest of the signed bytes differs, pyHanko's validity and change
+    # findings describe nothing: report them as not assessed rather than passed.
+    assessed = bool(status.intact)
     facts = VerdictFacts(
         intact=status.intact,
-        valid=status.valid,
+        valid=status.valid and assessed,
         trusted=status.trusted,
         ok=ok,
         revocation_checked=evidence.revocation_checked,
         revoked=evidence.revoked,
-        modification=modification.name if modification else "UNKNOWN",
+        modification=(modification.name if modification else "UNKNOWN")
+        if assessed
+        else "NOT_ASSESSED",
         docmdp_ok=bool(status.docmdp_ok),
         level=level,
         lta_indication=evidence.lta_indication,
@@ -338,13 +343,15 @@ def _report(
         timestamp_at=timestamp.timestamp if timestamp else None,
         timestamp_trusted=timestamp.trusted if timestamp else None,
         intact=status.intact,
-        valid=status.valid,
-        trusted=status.trusted and not evidence.revoked,
+        valid=facts.valid,
+        trusted=status.trusted and not evidence.revoked and assessed,
         revocation_checked=evidence.revocation_checked,
         revoked=evidence.revoked,
         coverage=coverage.name if coverage is not None else "UNKNOWN",
         modification_level=facts.modification,
-        changes=describe_changes(facts.modification, facts.docmdp_ok)[1],
+        changes=describe_changes(facts.modification, facts.docmdp_ok)[1]
+        if assessed
+        else "not assessed: the signed bytes themselves were changed",
         level=level,
         lta_indication=evidence.lta_indication,
         ok=ok,

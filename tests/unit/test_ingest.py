@@ -340,3 +340,11 @@ def test_bad_watch_folders_are_refused_by_name(tmp_path, table):
     path.write_text(table)
     with pytest.raises(ConfigError, match=r"watch\.folders"):
         load_settings(path)
+
+
+def test_reason_file_message_does_not_name_the_work_copy():
+    from digitize.ingest.reasons import _tool_message
+
+    err = ValueError("/srv/home/work/watch/2: unable to find trailer dictionary")
+    said = _tool_message(err)
+    assert "/work/" not in said and "unable to find trailer dictionary" in said

@@ -505,6 +505,12 @@ def test_cli_verify_of_altered_content_claims_nothing_else(
     assert "INVALID: the signed content was altered" in out
     assert "intact        NO" in out and "not assessed" in out
     assert "unchanged since signing" not in out
+    (report,) = verify_pdf(bytes(data), settings)  # what --json and the API give
+    assert (report.intact, report.valid, report.trusted, report.ok) == (
+        False, False, False, False
+    )  # fmt: skip
+    assert report.modification_level == "NOT_ASSESSED"
+    assert "unchanged" not in report.changes
 
 
 def test_cli_verify_mentions_bytes_after_the_signed_file(
