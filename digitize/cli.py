@@ -399,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"digitize: error [{err.code}]: {err.message}\n")
         return err.exit_code
     except KeyboardInterrupt:
+        sys.stderr.write(
+            "digitize: interrupted; what finished is kept (a batch command run again "
+            "resumes where it stopped)\n"
+        )
         return 130
     except BrokenPipeError:
         # The reader went away (`digitize find --json | head`): not an error of ours.
