@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -168,6 +169,9 @@ def queue_depth(queue: str) -> int | None:
         return None
 
 
+_OVERDUE = 4
+
+
 def sweep(
     b: Backends,
     send: Callable[[str, str], None] = send_step,
@@ -176,17 +180,22 @@ def sweep(
     """Send again the jobs whose worker died or whose message was lost; return how many.
 
     A job whose step went silent (no heartbeat for scale_stale_s) is resent at once.
-    An idle unfinished job (untouched for scale_requeue_s) is resent only when its
-    queue is empty: with a backlog its message is most likely still waiting.
+    An idle unfinished job (untouched for scale_requeue_s) is resent when its queue
+    is empty (with a backlog its message is most likely still waiting), and in any
+    case once untouched for `_OVERDUE` times that long: a message can sit where no
+    worker takes it, or the broker cannot say how many wait. Steps are idempotent,
+    so a needless resend costs one look at the job.
     """
     sent = 0
     settings = b.settings
     empty: dict[str, bool] = {}
+    overdue_before = time.time() - _OVERDUE * settings.scale_requeue_s
     for sha, state, touched, running in b.jobs.stale(
         stale_s=settings.scale_stale_s, requeue_s=settings.scale_requeue_s
     ):
         queue = QUEUES[NEXT_STEP[state]]
-        if not running and not empty.setdefault(queue, depth(queue) == 0):
+        waiting = not running and touched >= overdue_before
+        if waiting and not empty.setdefault(queue, depth(queue) == 0):
             continue
         if not b.jobs.claim_resend(sha, touched):
             continue

@@ -136,13 +136,20 @@ def test_sweeper_resends_silent_steps_and_lost_messages(settings):
     # Job a's worker "died" (step left set), job b waits idle with a full queue.
     with b.catalog.transaction() as db:
         db.execute("UPDATE jobs SET step = 'read', touched_at = ?", (time.time() - 5,))
-        db.execute("UPDATE jobs SET step = '' WHERE sha256 = ?", ("b" * 64,))
+        db.execute(
+            "UPDATE jobs SET step = '', touched_at = ? WHERE sha256 = ?",
+            (time.time() - 2, "b" * 64),
+        )  # idle past scale_requeue_s, not yet overdue
     sent = []
     assert sweep(b, lambda step, sha: sent.append((step, sha)), lambda q: 3) == 1
     assert sent == [("read", "a" * 64)]
     # Resent once: the next sweep leaves it alone; an empty queue releases job b.
     assert sweep(b, lambda step, sha: sent.append((step, sha)), lambda q: 0) == 1
     assert sent[-1] == ("read", "b" * 64)
+    # Idle far past scale_requeue_s: resent even though the queue seems full.
+    with b.catalog.transaction() as db:
+        db.execute("UPDATE jobs SET step = '', touched_at = ?", (time.time() - 5,))
+    assert sweep(b, lambda step, sha: sent.append((step, sha)), lambda q: 3) == 2
     b.close()
 
 
