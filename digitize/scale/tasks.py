@@ -169,6 +169,8 @@ def queue_depth(queue: str) -> int | None:
         return None
 
 
+# LIMITATION: once, a job stayed in 'signed' after a broker restart with no resend
+# (cause not found) -> such a job is resent only when overdue: late, not lost.
 _OVERDUE = 4
 
 
